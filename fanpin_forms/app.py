@@ -1,0 +1,163 @@
+"""The application object: plugins loaded, county chosen, forms and checks collected.
+
+The CLI builds one :class:`App` and keeps it in ``ctx.obj``; tests and other
+programs use it directly. Everything is computed on first use, so ``fanpin
+plugins`` works even when no county is chosen yet.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+
+from .county import County
+from .errors import Code, FanpinError, Location, PluginError, Problem, SpecError, did_you_mean
+from .fieldtypes import FieldType
+from .model import FormSpec
+from .plugins import ENV_PREFIX, PluginInfo, build_plugin_manager, call_register_hook
+from .spec import FormExtension, apply_extension, load_spec
+
+ENV_COUNTY = ENV_PREFIX + "COUNTY"
+
+
+class App:
+    def __init__(self, county: str | None = None, *, extra_plugins: tuple[object, ...] = (),
+                 entry_points: bool = True):
+        self.pm, self.plugin_infos = build_plugin_manager(extra_plugins, entry_points=entry_points)
+        self._county_choice = county or os.environ.get(ENV_COUNTY) or None
+
+    def choose_county(self, county: str) -> None:
+        """Choose the county (before anything county-dependent has been computed)."""
+        if "county" in self.__dict__ and self.county.code != county and self.county.name != county:
+            raise RuntimeError("county already chosen")
+        self._county_choice = county
+
+    # -- registries -----------------------------------------------------------
+
+    def _collect(self, hook: str, what: str, key: Callable[[object], str] | None = None,
+                 check: Callable[[object], str | None] | None = None) -> list[tuple[str, object]]:
+        """Call a register_* hook; return (plugin, item) pairs; reject invalid items."""
+        items: list[tuple[str, object]] = []
+
+        def for_plugin(plugin: str):
+            def register(item: object) -> None:
+                why = check(item) if check else None
+                if why:
+                    raise PluginError(Problem(Code.PLUGIN_BAD_REGISTRATION, {"plugin": plugin, "what": what, "why": why}))
+                items.append((plugin, item))
+            return register
+
+        call_register_hook(self.pm, hook, for_plugin)
+        return items
+
+    @cached_property
+    def field_types(self) -> dict[str, FieldType]:
+        out: dict[str, FieldType] = {}
+        owner: dict[str, str] = {}
+        for plugin, ftype in self._collect(
+                "register_field_types", "字段类型",
+                check=lambda t: None if isinstance(t, FieldType) and t.name else "应为 FieldType 的实例且有 name"):
+            if ftype.name in out:
+                raise PluginError(Problem(Code.PLUGIN_BAD_REGISTRATION, {
+                    "plugin": plugin, "what": "字段类型", "why": f"类型「{ftype.name}」已由 {owner[ftype.name]} 注册"}))
+            out[ftype.name], owner[ftype.name] = ftype, plugin
+        return out
+
+    @cached_property
+    def counties(self) -> dict[str, tuple[str, County]]:
+        """county code → (plugin name, County), over every installed plugin."""
+        out: dict[str, tuple[str, County]] = {}
+        for plugin, county in self._collect("register_counties", "县",
+                                            check=lambda c: None if isinstance(c, County) else "应为 County 的实例"):
+            if county.code in out:
+                raise PluginError(Problem(Code.COUNTY_DUPLICATE, {"county": county.code, "first": out[county.code][0],
+                                                                 "second": plugin}))
+            out[county.code] = (plugin, county)
+        return out
+
+    @cached_property
+    def county(self) -> County:
+        """The chosen county. Plugins of the other counties are switched off."""
+        counties = self.counties
+        known = "、".join(f"{code}（{c.name}）" for code, (_, c) in sorted(counties.items())) or "无"
+        choice = self._county_choice
+        if choice is None:
+            if not counties:
+                raise FanpinError.of(Code.COUNTY_NONE)
+            if len(counties) > 1:
+                raise FanpinError.of(Code.COUNTY_AMBIGUOUS, known=known)
+            choice = next(iter(counties))
+        by_name = {c.name: code for code, (_, c) in counties.items()}
+        choice = by_name.get(choice, choice)
+        if choice not in counties:
+            raise FanpinError.of(Code.COUNTY_UNKNOWN, county=choice, known=known,
+                                 hint=did_you_mean(choice, [*counties, *by_name]))
+        chosen_plugin = counties[choice][0]
+        for plugin, _ in counties.values():
+            if plugin != chosen_plugin and self.pm.get_plugin(plugin) is not None:
+                self.pm.unregister(name=plugin)
+        return counties[choice][1]
+
+    @cached_property
+    def forms(self) -> dict[str, FormSpec]:
+        """Every form, with county replacements and extensions applied."""
+        self.county  # noqa: B018 -- choosing the county switches off the other counties' plugins
+        types = self.field_types
+        builtin = {name for name, info in self.plugin_infos.items() if info.builtin}
+        forms: dict[str, FormSpec] = {}
+        extensions: list[FormExtension] = []
+        problems: list[Problem] = []
+        for plugin, path in self._collect("register_forms", "表单定义文件"):
+            try:
+                spec = load_spec(Path(path), types, display_name=_display(Path(path)), plugin=plugin)
+            except SpecError as exc:
+                problems.extend(exc.problems)
+                continue
+            if isinstance(spec, FormExtension):
+                extensions.append(spec)
+                continue
+            old = forms.get(spec.id)
+            if old is not None and old.plugin not in builtin:
+                problems.append(Problem(Code.SPEC_DUPLICATE_FORM, {"form": spec.id, "first": old.source, "second": spec.source}))
+                continue
+            forms[spec.id] = spec
+        for ext in extensions:
+            if ext.extends not in forms:
+                line, col = ext.pos
+                problems.append(Problem(Code.SPEC_EXTENDS_UNKNOWN, {"form": ext.extends, "hint": did_you_mean(ext.extends, list(forms))},
+                                        Location(file=ext.source, line=line, column=col)))
+                continue
+            try:
+                forms[ext.extends] = apply_extension(forms[ext.extends], ext, types)
+            except SpecError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise SpecError(problems)
+        return forms
+
+    def form(self, form_id: str) -> FormSpec:
+        forms = self.forms
+        if form_id not in forms:
+            raise FanpinError.of(Code.SPEC_UNKNOWN_FORM, form=form_id, known="、".join(sorted(forms)),
+                                 hint=did_you_mean(form_id, list(forms)))
+        return forms[form_id]
+
+    @cached_property
+    def checks(self) -> list[tuple[str, Callable]]:
+        """(plugin, check) for every registered record check of the chosen county."""
+        self.county  # noqa: B018
+        return [(plugin, fn) for plugin, fn in self._collect(
+            "register_checks", "检查", check=lambda f: None if callable(f) else "应为函数")]
+
+    def plugins(self) -> list[PluginInfo]:
+        return list(self.plugin_infos.values())
+
+
+def _display(path: Path) -> str:
+    """A spec path as short as it can be while still findable: relative to cwd if under it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

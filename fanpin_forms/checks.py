@@ -1,0 +1,55 @@
+"""Record checks: rules over one record's parsed values.
+
+Core rules live in ``default_plugins/core_checks.py``; a county adds its own through
+the ``register_checks`` hook. Each check is ``check(record, form, county)`` and
+returns (or yields) :class:`Finding` objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from .county import County
+from .errors import Code, Location, Problem
+from .model import FormSpec
+from .records import Record
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a check found. ``field`` is a field key (its label is shown to users)."""
+
+    severity: str  # "error" | "warning"
+    field: str | None
+    message: str
+    rule: str = ""  # the check's name, filled in by run_checks
+
+    @classmethod
+    def error(cls, field: str | None, message: str) -> Finding:
+        return cls("error", field, message)
+
+    @classmethod
+    def warning(cls, field: str | None, message: str) -> Finding:
+        return cls("warning", field, message)
+
+
+def run_checks(checks: Iterable[tuple[str, Callable]], record: Record, form: FormSpec,
+               county: County) -> list[Finding]:
+    """Run every check on one record; a check's findings get its name as ``rule``."""
+    found: list[Finding] = []
+    for _plugin, check in checks:
+        for finding in check(record, form, county) or ():
+            found.append(Finding(finding.severity, finding.field, finding.message,
+                                 finding.rule or getattr(check, "__name__", "check")))
+    return found
+
+
+def findings_as_problems(findings: Iterable[Finding], record: Record, form: FormSpec) -> list[Problem]:
+    """Findings in the same shape as data errors: file, row, field label."""
+    out = []
+    for f in findings:
+        field = form.field(f.field) if f.field else None
+        loc = Location(file=record.source or None, row=record.row, label=field.label if field else None)
+        out.append(Problem(Code.CHECK_FINDING, {"message": f.message, "rule": f.rule}, loc, f.severity))
+    return out

@@ -1,0 +1,37 @@
+"""The data dictionary of a form: what ``fanpin fields`` prints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .county import County
+from .model import ADDRESS_PARTS, FormSpec
+from .records import CASE_ID_HEADERS
+
+
+def data_dictionary(form: FormSpec, county: County | None) -> list[dict[str, Any]]:
+    """One row per column a clerk can give: fields, address parts, the case id."""
+    defaults = county.default_address() if county else {}
+    rows: list[dict[str, Any]] = [{
+        "key": "case_id", "label": "户编号", "type": "text", "required": False, "sensitive": None,
+        "headers": list(CASE_ID_HEADERS), "help": "可选；用于把回收的表与台账对应", "codes": [],
+    }]
+    for f in form.fields:
+        if f.type == "address":
+            optional = set(f.params.get("optional_parts", ()))
+            for part in f.params.get("parts", ()):
+                label = f.part_label(part)
+                headers = list(dict.fromkeys([label, ADDRESS_PARTS[part][0], *ADDRESS_PARTS[part][1]]))
+                rows.append({
+                    "key": f"{f.key}.{part}", "label": label, "type": "text",
+                    "required": f.required and part not in optional and not defaults.get(part),
+                    "sensitive": f.sensitive, "headers": headers,
+                    "help": f"未填时取 {defaults[part]}" if defaults.get(part) else f.help, "codes": [],
+                })
+            continue
+        codes = [f"{c.mark}{c.name}" for lid in f.code_lists for c in form.code_lists[lid].codes]
+        rows.append({
+            "key": f.key, "label": f.label, "type": f.type, "required": f.required, "sensitive": f.sensitive,
+            "headers": list(dict.fromkeys([f.label, *f.aliases])), "help": f.help, "codes": codes,
+        })
+    return rows

@@ -1,0 +1,222 @@
+"""One catalogue of every message a user can see, and the exceptions that carry them.
+
+Modelled on pyxform's ``ErrorCode``: each member is a code (topic prefix + number)
+whose value is a Chinese message template. Code raises :class:`FanpinError` (or a
+subclass) holding one or more :class:`Problem` objects; only ``cli.py`` turns them
+into ``click.ClickException``. Tests assert against ``Code.X.format(...)``, never
+against copied strings.
+
+Location prefixes follow what the user can act on:
+
+* spec files: ``file:line:column: message`` (line and column 1-based);
+* data files: ``file 第N行 「字段」: message`` with N the row number as Excel shows it.
+
+Sensitive values (ID numbers, phones, bank accounts) must be masked by the caller
+before they are put into a message context: see :mod:`fanpin_forms.masking`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import string
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Code(str, Enum):
+    """Message templates. ``{name}`` placeholders are filled from a Problem's context."""
+
+    # --- spec files (SPEC_*) ---------------------------------------------------
+    SPEC_YAML = "YAML 语法错误：{problem}"
+    SPEC_NOT_MAPPING = "{what}应当是一个映射（键: 值），实际是{actual}"
+    SPEC_NOT_LIST = "{what}应当是一个列表，实际是{actual}"
+    SPEC_NOT_STRING = "{what}应当是文字，实际是{actual}"
+    SPEC_BAD_VALUE = "{what}的值「{value}」无效：{why}"
+    SPEC_UNKNOWN_KEY = "未知的键「{key}」（{where}）{hint}"
+    SPEC_MISSING_KEY = "缺少必需的键「{key}」（{where}）"
+    SPEC_UNKNOWN_TYPE = "未知的字段类型「{type}」{hint}；可用类型：{known}"
+    SPEC_DUPLICATE_KEY = "重复的{what}「{key}」，第一次定义在第 {first_line} 行"
+    SPEC_UNDEFINED_FIELD = "引用了未定义的字段「{name}」{hint}"
+    SPEC_UNDEFINED_CODE_LIST = "引用了未定义的代码表「{name}」{hint}"
+    SPEC_UNDEFINED_STAGE = "引用了未定义的环节「{name}」{hint}"
+    SPEC_BAD_PLACEHOLDER = "文字中的占位符「{text}」无法解析：{why}"
+    SPEC_DUPLICATE_CODE = "代码编号 {no} 在代码表「{list_a}」和「{list_b}」中重复"
+    SPEC_EXTENDS_UNKNOWN = "扩展的表单「{form}」不存在{hint}"
+    SPEC_DUPLICATE_FORM = "表单编号「{form}」已由 {first} 定义，{second} 又定义了一次"
+    SPEC_UNKNOWN_FORM = "没有编号为「{form}」的表单{hint}；已有表单：{known}"
+    SPEC_FILE_MISSING = "找不到表单定义文件：{path}"
+
+    # --- plugins (PLUGIN_*) --------------------------------------------------
+    PLUGIN_IMPORT = "插件「{plugin}」（{dist}）加载失败：{why}"
+    PLUGIN_INVALID = "插件「{plugin}」（{dist}）不合规：{why}"
+    PLUGIN_BAD_REGISTRATION = "插件「{plugin}」注册的{what}无效：{why}"
+    COUNTY_NONE = "没有安装任何县级插件。请安装一个县级插件（例如 plugins/yueyang）"
+    COUNTY_AMBIGUOUS = "安装了多个县级插件（{known}），请用 --county 或环境变量 FANPIN_FORMS_COUNTY 选择一个"
+    COUNTY_UNKNOWN = "没有名为「{county}」的县级插件{hint}；已安装：{known}"
+    COUNTY_DUPLICATE = "县级插件编号「{county}」被 {first} 和 {second} 重复注册"
+    POLICY_NO_BASELINE = "{county}的政策表中没有 {year} 年的监测收入基准线（已有年份：{known}）"
+
+    # --- data files (DATA_*) -------------------------------------------------
+    DATA_FILE_MISSING = "找不到数据文件：{path}"
+    DATA_FILE_TYPE = "不支持的数据文件类型「{suffix}」；支持 .xlsx、.csv、.json、.jsonl"
+    DATA_FILE_UNREADABLE = "无法读取数据文件：{why}"
+    DATA_FILE_ENCODING = "无法识别 CSV 文件的编码（已尝试 UTF-8 和 GB18030），请另存为 UTF-8 CSV 或 .xlsx"
+    DATA_FILE_EMPTY = "数据文件中没有任何记录"
+    DATA_NO_HEADER = "找不到表头行：前 {rows} 行中没有可识别的列名（例如「户主姓名」「身份证号码」）"
+    DATA_DUPLICATE_HEADER = "列名「{header}」出现了两次（第 {first} 列和第 {second} 列）"
+    DATA_AMBIGUOUS_HEADER = "列「{header_a}」和列「{header_b}」都对应字段「{label}」，请删除其中一列"
+    DATA_UNKNOWN_HEADER = "列名「{header}」不是本表单的字段，已忽略{hint}"
+    DATA_MISSING_COLUMN = "缺少必填字段「{label}」对应的列（可用列名：{aliases}）"
+    DATA_JSON_SYNTAX = "JSON 格式错误（第 {line} 行第 {col} 列）：{why}"
+    DATA_JSON_NOT_OBJECT = "每条记录应当是一个 JSON 对象（键: 值）"
+    DATA_DUPLICATE_CASE_ID = "户编号「{case_id}」重复，第 {first} 行已经使用"
+    DATA_UNKNOWN_SHEET = "没有名为「{sheet}」的工作表{hint}；文件中的工作表：{known}"
+    DATA_JSON_NO_RECORDS = "JSON 文件应当是一个记录数组，或是带有「records」数组的对象；实际是{actual}"
+    DATA_JSON_DUPLICATE_KEY = "键「{key}」在同一条记录中出现了两次"
+
+    # --- values in a record (VALUE_*) ------------------------------------------
+    VALUE_REQUIRED = "必填，不能为空"
+    VALUE_NOT_INTEGER = "「{value}」不是整数"
+    VALUE_NOT_NUMBER = "「{value}」不是数字"
+    VALUE_TOO_SMALL = "「{value}」小于允许的最小值 {min}"
+    VALUE_TOO_LARGE = "「{value}」大于允许的最大值 {max}"
+    VALUE_TOO_LONG = "「{value}」太长：最多 {max} 个字，实际 {length} 个字"
+    VALUE_NOT_DATE = "「{value}」不是有效日期（可写作 2022-06-01、2022/6/1 或 2022年6月1日）"
+    VALUE_MONEY = "「{value}」不是有效金额（最多两位小数，例如 6900 或 6900.50）"
+    VALUE_BAD_CHOICE = "「{value}」不是有效选项；可选：{known}{hint}"
+    VALUE_BAD_CODE = "「{value}」不是有效的序号或名称{hint}；可填：{known}"
+    VALUE_CODE_WRONG_GROUP = "{mark}「{name}」属于「{other}」，不能填在「{label}」中（本栏只能填 {allowed}）"
+    VALUE_REASON_REQUIRED = "选择了 {mark}「{name}」，必须在「{reason_label}」中写明具体原因"
+    VALUE_EXCEL_NUMBER_ID = "身份证号被 Excel 存成了数字（{value}），末几位可能已丢失；请把该列设为“文本”格式后重新填写"
+    VALUE_ID_LENGTH = "身份证号 {value} 应为 18 位，实际 {length} 位"
+    VALUE_ID_CHARS = "身份证号 {value} 只能由数字和末位的 X 组成"
+    VALUE_ID_REGION = "身份证号 {value} 的前两位 {prefix} 不是有效的省级行政区划代码"
+    VALUE_ID_BIRTH = "身份证号 {value} 中的出生日期 {birth} 不存在或晚于今天"
+    VALUE_ID_CHECKSUM = "身份证号 {value} 校验位错误（按 GB 11643 应为 {expected}），请核对是否抄错"
+    VALUE_ID_OLD15 = "身份证号 {value} 是已停用的 15 位旧号码，请填写 18 位号码"
+    VALUE_PHONE = "联系电话 {value} 无效：手机号应为 1 开头的 11 位数字，座机应为区号加 7–8 位号码（如 0730-1234567）"
+    VALUE_TABLE_NOT_LIST = "应当是若干行的列表"
+    VALUE_NEGATIVE = "「{value}」不能为负数"
+
+    # --- record-level checks (CHECK_*) -----------------------------------------
+    CHECK_FINDING = "{message}"
+    CHECK_SIZE_VS_MEMBERS = "家庭人口为 {size} 人，但家庭成员表中有 {members} 人"
+
+    # --- everything else (IO_*) ----------------------------------------------
+    IO_WRITE = "无法写入 {path}：{why}"
+
+    # --- DOCX -> PDF via LibreOffice (RENDER_*) --------------------------------
+    RENDER_NO_LIBREOFFICE = (
+        "找不到 LibreOffice（soffice 命令），无法生成 PDF。"
+        "请先运行安装命令：{setup}（会安装 LibreOffice 和中文字体）"
+    )
+    RENDER_TIMEOUT = "LibreOffice 转换 PDF 超时（超过 {seconds} 秒），已强制结束。未完成的文件：{files}"
+    RENDER_FAILED = "LibreOffice 转换 PDF 失败：{why}。涉及的文件：{files}。LibreOffice 输出：{stderr}"
+    RENDER_INPUT_MISSING = "找不到要转换为 PDF 的文件：{path}"
+    RENDER_DUPLICATE_NAME = "多个文件会生成同名的 PDF「{name}」：{files}；请让文件名各不相同"
+    RENDER_PDF_UNREADABLE = "无法读取 PDF 文件 {path}：{why}"
+
+    def format(self, **context: object) -> str:  # type: ignore[override]
+        """Fill the template; missing keys render as ``?`` instead of failing."""
+        return string.Formatter().vformat(self.value, (), _Tolerant(context))
+
+
+class _Tolerant(dict):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a problem is, in terms the user sees.
+
+    ``line``/``column`` are for spec files (1-based); ``row`` is the row number as
+    Excel shows it (header = row 1), ``label`` the field's Chinese label.
+    """
+
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    row: int | None = None
+    label: str | None = None
+    sheet: str | None = None
+
+    def __str__(self) -> str:
+        parts: list[str] = []
+        if self.file is not None and self.line is not None:
+            parts.append(f"{self.file}:{self.line}:{self.column or 1}:")
+        elif self.file is not None:
+            parts.append(f"{self.file}")
+        if self.sheet:
+            parts.append(f"工作表「{self.sheet}」")
+        if self.row is not None:
+            parts.append(f"第{self.row}行")
+        if self.label:
+            parts.append(f"「{self.label}」")
+        text = " ".join(parts)
+        if text and not text.endswith(":"):
+            text += ":"
+        return text
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong (or worth a warning), with its catalogue code and context."""
+
+    code: Code
+    context: dict = field(default_factory=dict)
+    location: Location = field(default_factory=Location)
+    severity: str = "error"  # "error" | "warning"
+
+    @property
+    def message(self) -> str:
+        return self.code.format(**self.context)
+
+    def __str__(self) -> str:
+        where = str(self.location)
+        return f"{where} {self.message}" if where else self.message
+
+    def with_location(self, **changes: object) -> Problem:
+        loc = Location(**{**self.location.__dict__, **changes})
+        return Problem(self.code, self.context, loc, self.severity)
+
+
+class FanpinError(Exception):
+    """A user-facing failure carrying one or more problems. Never shows a traceback."""
+
+    def __init__(self, problems: Problem | Iterable[Problem]):
+        if isinstance(problems, Problem):
+            problems = [problems]
+        self.problems: list[Problem] = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    @classmethod
+    def of(cls, code: Code, location: Location | None = None, **context: object):
+        return cls(Problem(code, context, location or Location()))
+
+
+class SpecError(FanpinError):
+    """A form spec (YAML) is invalid."""
+
+
+class PluginError(FanpinError):
+    """A plugin could not be loaded, or registered something invalid."""
+
+
+class DataError(FanpinError):
+    """A data file could not be read, or some of its records are invalid."""
+
+
+class RenderError(FanpinError):
+    """A document could not be produced (template, LibreOffice, writing output)."""
+
+
+class ReadBackError(FanpinError):
+    """A returned scan could not be read."""
+
+
+def did_you_mean(word: str, candidates: Sequence[str] | Iterable[str]) -> str:
+    """Return ``"，您是不是要写「x」？"`` for the closest candidate, or ``""``."""
+    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f"，您是不是要写「{matches[0]}」？" if matches else ""
