@@ -92,7 +92,7 @@ class Code(str, Enum):
     VALUE_ID_LENGTH = "身份证号 {value} 应为 18 位，实际 {length} 位"
     VALUE_ID_CHARS = "身份证号 {value} 只能由数字和末位的 X 组成"
     VALUE_ID_REGION = "身份证号 {value} 的前两位 {prefix} 不是有效的省级行政区划代码"
-    VALUE_ID_BIRTH = "身份证号 {value} 中的出生日期 {birth} 不存在或晚于今天"
+    VALUE_ID_BIRTH = "身份证号 {value} 中的出生日期 {birth} 无效（日期不存在、早于1900年或晚于今天）"
     VALUE_ID_CHECKSUM = "身份证号 {value} 校验位错误（按 GB 11643 应为 {expected}），请核对是否抄错"
     VALUE_ID_OLD15 = "身份证号 {value} 是已停用的 15 位旧号码，请填写 18 位号码"
     VALUE_PHONE = "联系电话 {value} 无效：手机号应为 1 开头的 11 位数字，座机应为区号加 7–8 位号码（如 0730-1234567）"

@@ -214,14 +214,14 @@ class _Checker:
             else:
                 first[key] = pos
 
-    def fields(self, raw: Any, pos) -> list[tuple[Field, tuple[int, int]]]:
+    def fields(self, raw: Any, pos) -> list[tuple[Field, PosDict]]:
         items = self.listing(raw, pos, "fields")
         out = []
         for i, item in enumerate(items or ()):
             f = self.field(item, items.item_pos[i], f"第 {i + 1} 个字段")
             if f:
-                out.append((f, item.value_pos.get("key", items.item_pos[i]) if isinstance(item, PosDict) else items.item_pos[i]))
-        self._unique([(f.key, p) for f, p in out], "字段")
+                out.append((f, item))
+        self._unique([(f.key, d.value_pos.get("key", d.pos)) for f, d in out], "字段")
         return out
 
     def stages(self, raw: Any, pos) -> list[tuple[Stage, PosDict]]:
@@ -317,16 +317,21 @@ class _Checker:
                     valid = [f"{f.key}.{p}" for p in f.params.get("parts", ())]
                     self.err(Code.SPEC_UNDEFINED_FIELD, pos, name=name, hint=did_you_mean(name, valid))
 
-    def field_refs(self, fields: list[tuple[Field, Any]], all_fields: dict[str, Field], code_lists: dict[str, CodeList]) -> None:
-        for f, pos in fields:
-            for lid in f.code_lists if f.type in ("choice", "multi_choice") else ():
+    def field_refs(self, fields: list[tuple[Field, PosDict]], all_fields: dict[str, Field],
+                   code_lists: dict[str, CodeList]) -> None:
+        for f, d in fields:
+            if f.type not in ("choice", "multi_choice"):
+                continue
+            for lid in f.code_lists:
                 if lid not in code_lists:
-                    self.err(Code.SPEC_UNDEFINED_CODE_LIST, pos, name=lid, hint=did_you_mean(lid, list(code_lists)))
-            if f.type in ("choice", "multi_choice") and not f.code_lists and not f.params.get("options"):
-                self.err(Code.SPEC_MISSING_KEY, pos, key="codes", where=f"字段 {f.key}")
+                    self.err(Code.SPEC_UNDEFINED_CODE_LIST, d.value_pos.get("codes", d.pos), name=lid,
+                             hint=did_you_mean(lid, list(code_lists)))
+            if not f.code_lists and not f.params.get("options"):
+                self.err(Code.SPEC_MISSING_KEY, d.pos, key="codes", where=f"字段 {f.key}")
             reason = f.params.get("reason_field")
             if reason is not None and reason not in all_fields:
-                self.err(Code.SPEC_UNDEFINED_FIELD, pos, name=reason, hint=did_you_mean(str(reason), list(all_fields)))
+                self.err(Code.SPEC_UNDEFINED_FIELD, d.value_pos.get("reason_field", d.pos), name=reason,
+                         hint=did_you_mean(str(reason), list(all_fields)))
 
 
 def _short(value: Any) -> str:
@@ -425,9 +430,9 @@ def apply_extension(base: FormSpec, ext: FormExtension, types: dict[str, FieldTy
     fields_pos, layout_pos = ext.positions
     code_lists = {**base.code_lists, **ext.code_lists}
     existing = {f.key: f for f in base.fields}
-    for f, pos in fields_pos:
+    for f, d in fields_pos:
         if f.key in existing:
-            c.err(Code.SPEC_DUPLICATE_KEY, pos, what="字段", key=f.key, first_line=existing[f.key].origin.rsplit(":", 1)[-1])
+            c.err(Code.SPEC_DUPLICATE_KEY, d.value_pos.get("key", d.pos), what="字段", key=f.key, first_line=existing[f.key].origin.rsplit(":", 1)[-1])
     field_map = {**existing, **{f.key: f for f in ext.fields}}
     c.field_refs(fields_pos, field_map, code_lists)
     _check_layout(c, layout_pos, field_map, [s.key for s in base.stages])

@@ -1,0 +1,5 @@
+"""``python -m fanpin_forms`` runs the ``fanpin`` command."""
+
+from .cli import main
+
+main()

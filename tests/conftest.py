@@ -1,0 +1,61 @@
+"""Shared fixtures. Tests use the real plugin stack: the Yueyang plugin installed in
+the venv (``make test`` installs it), the real specs, the real CLI."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fanpin_forms.app import App
+from fanpin_forms.idcard import check_char
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = Path(__file__).resolve().parent / "data" / "seed_notice_yueyang_2022.txt"  # copy of the notice
+
+
+@pytest.fixture(autouse=True)
+def _no_env_leaks(monkeypatch):
+    for name in list(os.environ):
+        if name.startswith("FANPIN_FORMS_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def app() -> App:
+    return App()
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def make_id(prefix: str = "430621", birth: str = "19800101", seq: str = "001") -> str:
+    first17 = prefix + birth + seq
+    return first17 + check_char(first17)
+
+
+def household(**overrides) -> dict:
+    """One valid household row with the Chinese headers clerks use."""
+    row = {"户编号": "T-001", "户主姓名": "张三", "身份证号码": make_id(), "家庭人口": 4, "联系电话": "13807301234",
+           "乡镇（街道）": "荣家湾镇", "村（社区）": "杨林村", "村民小组": "三组", "三保障问题": "①③", "风险类型": "⑥"}
+    row.update(overrides)
+    return row
+
+
+def write_xlsx(path: Path, rows: list[dict], *, title: str | None = None) -> Path:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    if title:
+        ws.append([title])
+    headers = list(dict.fromkeys(k for r in rows for k in r))
+    ws.append(headers)
+    for r in rows:
+        ws.append([r.get(h) for h in headers])
+    wb.save(path)
+    return path

@@ -1,0 +1,220 @@
+"""County plugins: found through the ``fanpin_forms`` entry-point group after a real
+pip install; broken plugins are named; the county is chosen when several exist."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from fanpin_forms import hookimpl
+from fanpin_forms.app import App
+from fanpin_forms.errors import Code, FanpinError, PluginError
+
+from .conftest import household, write_xlsx
+
+PLUGIN_SPEC = """\
+extends: annex2
+fields:
+  - key: bank_account
+    label: 一卡通账号
+    type: text
+    sensitive: bank_account
+    aliases: [惠民惠农一卡通]
+layout:
+  - text: "一卡通账号：{bank_account:19}"
+"""
+
+PLUGIN_FORM = """\
+form: visit_log
+title: 防止返贫监测帮扶走访记录
+version: "2023.1"
+fields:
+  - key: head_name
+    label: 户主姓名
+    type: text
+    required: true
+  - key: members
+    label: 家庭成员
+    type: table
+    columns:
+      - {key: name, label: 姓名, type: text, required: true}
+      - {key: id_number, label: 身份证号码, type: id_number}
+      - {key: relation, label: 与户主关系, type: text}
+    max_rows: 8
+layout:
+  - text: "户主姓名：{head_name:6}"
+  - table: members
+"""
+
+PLUGIN_CODE = '''
+from decimal import Decimal
+from pathlib import Path
+
+from fanpin_forms import hookimpl
+from fanpin_forms.checks import Finding
+from fanpin_forms.county import County
+
+HERE = Path(__file__).parent
+
+
+@hookimpl
+def register_counties(register):
+    register(County(code="testxian", name="测试县", short_name="测试", province="湖南省", city="岳阳市",
+                    approving_body="测试县乡村振兴局", baselines={2022: Decimal("7000")}, publicity_days=7))
+
+
+@hookimpl
+def register_forms(register):
+    register(HERE / "bank.yaml")
+    register(HERE / "visit_log.yaml")
+
+
+def big_household(record, form, county):
+    """家庭人口超过 8 人时提示核实（测试县自定规则）。"""
+    if (record.values.get("household_size") or 0) > 8:
+        yield Finding.warning("household_size", f"家庭人口 {record.values['household_size']} 人，请核实")
+
+
+@hookimpl
+def register_checks(register):
+    register(big_household)
+'''
+
+
+def make_plugin(root: Path, code: str = PLUGIN_CODE, name: str = "fanpin-forms-testxian") -> Path:
+    pkg = root / name
+    mod = pkg / "fanpin_forms_testxian"
+    mod.mkdir(parents=True)
+    (pkg / "pyproject.toml").write_text(textwrap.dedent(f"""\
+        [build-system]
+        requires = ["hatchling"]
+        build-backend = "hatchling.build"
+        [project]
+        name = "{name}"
+        version = "0.3.1"
+        [project.entry-points.fanpin_forms]
+        testxian = "fanpin_forms_testxian"
+        [tool.hatch.build.targets.wheel]
+        packages = ["fanpin_forms_testxian"]
+    """), encoding="utf-8")
+    (mod / "__init__.py").write_text(code, encoding="utf-8")
+    (mod / "bank.yaml").write_text(PLUGIN_SPEC, encoding="utf-8")
+    (mod / "visit_log.yaml").write_text(PLUGIN_FORM, encoding="utf-8")
+    return pkg
+
+
+def pip_install(pkg: Path, target: Path) -> None:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                    "--target", str(target), str(pkg)], check=True, capture_output=True)
+
+
+def fanpin(args: list[str], site: Path, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    env = {k: v for k, v in env.items() if not k.startswith("FANPIN_FORMS_") or k == "FANPIN_FORMS_COUNTY"}
+    return subprocess.run([sys.executable, "-m", "fanpin_forms", *args], capture_output=True, text=True,
+                          env=env, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("plugin")
+    site = root / "site"
+    pip_install(make_plugin(root), site)
+    return site
+
+
+def test_installed_plugin_is_listed_with_version_and_hooks(installed, tmp_path):
+    result = fanpin(["plugins", "--json"], installed, tmp_path)
+    assert result.returncode == 0, result.stderr
+    plugins = {p["name"]: p for p in json.loads(result.stdout)}
+    assert plugins["testxian"]["dist"] == "fanpin-forms-testxian"
+    assert plugins["testxian"]["version"] == "0.3.1"
+    assert plugins["testxian"]["hooks"] == ["register_checks", "register_counties", "register_forms"]
+    assert plugins["testxian"]["county"] == "测试县"
+    assert plugins["yueyang"]["county"] == "岳阳县"
+
+
+def test_two_counties_need_a_choice(installed, tmp_path):
+    result = fanpin(["forms"], installed, tmp_path)
+    assert result.returncode == 1
+    assert "安装了多个县级插件" in result.stderr and "yueyang" in result.stderr and "testxian" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_plugin_form_extension_and_check_apply_to_its_county(installed, tmp_path):
+    result = fanpin(["--county", "testxian", "forms"], installed, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "visit_log" in result.stdout and "防止返贫监测帮扶走访记录" in result.stdout
+    result = fanpin(["--county", "测试县", "fields", "annex2", "--json"], installed, tmp_path)
+    fields = {f["key"]: f for f in json.loads(result.stdout)}
+    assert fields["bank_account"]["sensitive"] == "bank_account"
+    data = write_xlsx(tmp_path / "d.xlsx", [household(家庭人口=9, 惠民惠农一卡通="6217001234567890123")])
+    result = fanpin(["--county", "testxian", "validate", "annex2", "--data", str(data)], installed, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "家庭人口 9 人，请核实" in result.stderr
+    # Yueyang chosen: the test county's extension and check are switched off
+    env_result = subprocess.run([sys.executable, "-m", "fanpin_forms", "fields", "annex2", "--json"],
+                                capture_output=True, text=True, cwd=tmp_path,
+                                env={**os.environ, "PYTHONPATH": str(installed), "FANPIN_FORMS_COUNTY": "yueyang"})
+    assert "bank_account" not in env_result.stdout
+
+
+def test_load_plugins_allow_list(installed, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(installed), "FANPIN_FORMS_LOAD_PLUGINS": "fanpin-forms-testxian"}
+    result = subprocess.run([sys.executable, "-m", "fanpin_forms", "plugins"], capture_output=True, text=True,
+                            cwd=tmp_path, env=env)
+    assert "testxian" in result.stdout and "yueyang" not in result.stdout
+
+
+@pytest.mark.parametrize("code, why", [
+    ("from fanpin_forms import hookimpl\n@hookimpl\ndef register_formz(register):\n    pass\n", "未知的钩子：register_formz"),
+    ("from fanpin_forms import hookimpl\n@hookimpl\ndef register_forms(register, county):\n    pass\n", "参数与规范不符"),
+    ("import does_not_exist\n", "ModuleNotFoundError"),
+])
+def test_broken_plugin_is_named(tmp_path, code, why):
+    site = tmp_path / "site"
+    pip_install(make_plugin(tmp_path, code), site)
+    result = fanpin(["plugins"], site, tmp_path)
+    assert result.returncode == 1
+    assert "插件「testxian」（fanpin-forms-testxian）" in result.stderr and why in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_in_process_plugin_registration_and_bad_registration():
+    class BadTypes:
+        __name__ = "bad-types"
+
+        @hookimpl
+        def register_field_types(self, register):
+            register("not a type")
+
+    with pytest.raises(PluginError) as info:
+        App(extra_plugins=(BadTypes(),)).field_types
+    assert "插件「bad-types」注册的字段类型无效" in str(info.value)
+
+
+def test_unknown_county_did_you_mean():
+    with pytest.raises(FanpinError) as info:
+        App(county="yueyagn").county
+    (p,) = info.value.problems
+    assert p.code == Code.COUNTY_UNKNOWN and "yueyang" in str(p)
+
+
+def test_county_values_from_the_notice(app):
+    from fanpin_forms_yueyang import YUEYANG
+
+    assert app.county is YUEYANG
+    assert YUEYANG.baseline(2022) == 6900 and YUEYANG.publicity_days == 5
+    assert YUEYANG.identify_within_days == 15 and YUEYANG.measures_within_days == 10
+    assert YUEYANG.system_entry_within_months == 1 and YUEYANG.monthly_report_day == 28
+    assert (YUEYANG.province, YUEYANG.city, YUEYANG.name) == ("湖南省", "岳阳市", "岳阳县")
+    assert YUEYANG.approving_body == "岳阳县乡村振兴局"
+    with pytest.raises(FanpinError) as info:
+        YUEYANG.baseline(2031)
+    assert "没有 2031 年的监测收入基准线" in str(info.value)
