@@ -151,6 +151,13 @@ class App:
         return [(plugin, fn) for plugin, fn in self._collect(
             "register_checks", "检查", check=lambda f: None if callable(f) else "应为函数")]
 
+    @cached_property
+    def rules(self) -> list[tuple[str, Callable]]:
+        """(plugin, rule) for every registered case rule of the chosen county (``fanpin check``)."""
+        self.county  # noqa: B018
+        return [(plugin, fn) for plugin, fn in self._collect(
+            "register_rules", "规则", check=lambda f: None if callable(f) else "应为函数")]
+
     def plugins(self) -> list[PluginInfo]:
         return list(self.plugin_infos.values())
 

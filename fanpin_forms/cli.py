@@ -192,6 +192,11 @@ def validate_cmd(app: App, form_id: str, data: Path, sheet: str | None) -> None:
     click.echo(f"{data.name}：共 {result.rows_total} 条记录，全部通过校验（表单 {form_id}，{app.county.name}）。")
 
 
+from .cli_cases import check_cmd, notice_cmd  # noqa: E402  (issue 5: case rules and public notices)
+cli.add_command(check_cmd)
+cli.add_command(notice_cmd)
+
+
 def main() -> None:
     """Console-script entry point: load plugins once, let them add commands, run."""
     try:

@@ -7,7 +7,6 @@ copies the dataclass with ``dataclasses.replace`` and changes what differs (a
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -39,10 +38,16 @@ class County:
     #: where each value comes from: attribute name -> quotation of the notice
     sources: Mapping[str, str] = field(default_factory=dict)
     notice: str = ""  # the notice these values come from (document number)
+    #: 民政救助类型 whose households need no 信息比对 when identified (case rules)
+    comparison_exempt: tuple[str, ...] = ("低保", "特困", "孤儿", "事实无人抚养儿童")
+    #: words of 突发原因 that make 先帮扶后识别 the notice's case ("因灾因意外事故等"); others get a warning
+    aid_first_causes: tuple[str, ...] = ("灾", "意外")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "baselines", MappingProxyType({int(k): Decimal(str(v)) for k, v in self.baselines.items()}))
         object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
+        object.__setattr__(self, "comparison_exempt", tuple(self.comparison_exempt))
+        object.__setattr__(self, "aid_first_causes", tuple(self.aid_first_causes))
 
     def baseline(self, year: int) -> Decimal:
         """The income baseline for ``year``; raises if the county has not published one."""
@@ -68,14 +73,3 @@ class County:
             values["policy.baseline"] = f"{baseline:f}".rstrip("0").rstrip(".") if "." in f"{baseline:f}" else f"{baseline:f}"
             values["policy.year"] = str(year)
         return values
-
-    def add_months(self, day: dt.date, months: int) -> dt.date:
-        """``day`` plus whole calendar months, clamped to the month's last day."""
-        month = day.month - 1 + months
-        year, month = day.year + month // 12, month % 12 + 1
-        for d in range(day.day, 27, -1):
-            try:
-                return dt.date(year, month, d)
-            except ValueError:
-                continue
-        return dt.date(year, month, min(day.day, 28))

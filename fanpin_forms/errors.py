@@ -70,6 +70,7 @@ class Code(str, Enum):
     DATA_MISSING_COLUMN = "缺少必填字段「{label}」对应的列（可用列名：{aliases}）"
     DATA_JSON_SYNTAX = "JSON 格式错误（第 {line} 行第 {col} 列）：{why}"
     DATA_JSON_NOT_OBJECT = "每条记录应当是一个 JSON 对象（键: 值）"
+    DATA_FOOTER_SKIPPED = "这一行像是合计或落款行（合计、填表人等），已跳过"
     DATA_DUPLICATE_CASE_ID = "户编号「{case_id}」重复，第 {first} 行已经使用"
     DATA_UNKNOWN_SHEET = "没有名为「{sheet}」的工作表{hint}；文件中的工作表：{known}"
     DATA_JSON_NO_RECORDS = "JSON 文件应当是一个记录数组，或是带有「records」数组的对象；实际是{actual}"
@@ -116,6 +117,45 @@ class Code(str, Enum):
     RENDER_INPUT_MISSING = "找不到要转换为 PDF 的文件：{path}"
     RENDER_DUPLICATE_NAME = "多个文件会生成同名的 PDF「{name}」：{files}；请让文件名各不相同"
     RENDER_PDF_UNREADABLE = "无法读取 PDF 文件 {path}：{why}"
+
+    # --- templates, filling, QR codes: fanpin_forms/render/ (RENDER_*) ----------
+    RENDER_TEMPLATE_MISSING = "找不到模板文件：{path}"
+    RENDER_TEMPLATE_UNREADABLE = "模板文件 {path} 不是有效的 Word 文档（.docx）：{why}"
+    RENDER_TEMPLATE_SYNTAX = "模板 {path} 的填写标记有语法错误：{why}（附近文字：「{near}」）"
+    RENDER_TEMPLATE_UNSAFE = (
+        "模板 {path} 含有不允许的写法（{why}）：模板只能引用表单的值，不能访问程序内部。"
+        "请删除这个标记，或用 fanpin templates build 重新生成模板"
+    )
+    RENDER_TEMPLATE_UNKNOWN_VAR = "模板 {path} 中的「{name}」不是本表单可用的值{hint}"
+    RENDER_TEMPLATE_MISSING_FIELD = "模板 {path} 中没有必填项「{label}」的空格（应含 {var}）"
+    RENDER_TEMPLATE_NO_QR = (
+        "模板 {path} 中没有二维码占位图（替代文字为「fanpin-qr」的图片），"
+        "打印出的表将无法被自动识别；请从 fanpin templates build 生成的模板开始修改"
+    )
+    RENDER_TEMPLATE_FAILED = "模板 {path} 填写失败：{why}"
+    RENDER_TEMPLATE_BAD_XML = "模板 {path} 填写后不是有效的 Word 文档（{why}）；请检查模板中的循环、条件标记是否成对"
+    RENDER_NAME_SENSITIVE = "文件名格式不能使用「{name}」（{label}）：敏感信息不能出现在文件名中。可用：{allowed}"
+    RENDER_NAME_UNKNOWN = "文件名格式中的「{name}」不是可用的名称{hint}。可用：{allowed}"
+    RENDER_NAME_BAD = "文件名格式「{pattern}」无效：{why}"
+    RENDER_QR_FORMAT = "二维码内容「{text}」不是 fanpin 表单编码：{why}"
+    RENDER_QR_CHECKSUM = "二维码内容「{text}」校验码错误（应为 {expected}），可能识读有误"
+    RENDER_NO_RECORDS = "数据文件 {file} 中没有可以生成的记录"
+    RENDER_PDF_PAGES = "表单「{form}」的第 {index} 份生成了 {pages} 页（应为 1 页），请缩短其中过长的内容"
+    RENDER_BAD_OUTPUT = "输出文件 {path} 的扩展名应为 {expected}"
+
+    # --- reading returned scans back: fanpin_forms/readback/ (READ_*) -----------
+    READ_FILE_MISSING = "找不到文件：{path}"
+    READ_FILE_TYPE = "不支持的文件类型「{suffix}」；支持 PDF 和图片（PNG、JPEG、TIFF）"
+    READ_FILE_EMPTY = "文件是空的（0 字节）"
+    READ_FILE_UNREADABLE = "无法读取：{why}"
+    READ_PDF_ENCRYPTED = "PDF 文件有密码保护，请先去除密码再读取"
+
+    # --- case rules and public notices (RULE_*, NOTICE_*), added for issue 5 ----
+    RULE_CRASHED = "插件「{plugin}」的规则「{rule}」检查{where}时出错：{why}"
+    RULE_BAD_RESULT = "插件「{plugin}」的规则「{rule}」返回了无效的结果：{why}"
+    NOTICE_NOTHING = "台账 {data} 中没有需要{what}的户（{why}）"
+    NOTICE_SENSITIVE = "生成的{what}中出现了敏感信息（{kind}，{where}），已停止，未写出任何文件"
+    NOTICE_BAD_RANGE = "日期范围无效：开始日期 {start} 晚于结束日期 {end}"
 
     def format(self, **context: object) -> str:  # type: ignore[override]
         """Fill the template; missing keys render as ``?`` instead of failing."""

@@ -75,3 +75,19 @@ def register_commands(cli):
     Called once when the CLI module is imported; ``cli`` is the root
     :class:`click.Group`. Use ``@cli.command()`` to add a command. Returns nothing.
     """
+
+
+@hookspec
+def register_rules(register):
+    """Register case rules: the procedure's time limits and steps, checked over a case ledger.
+
+    Called once. Call ``register(rule)`` where ``rule(case, county, as_of)`` returns
+    an iterable of :class:`fanpin_forms.rules.RuleFinding` (or None). ``case`` is a
+    :class:`fanpin_forms.rules.Case` (one household of the ``ledger`` form), ``county``
+    the chosen :class:`~fanpin_forms.county.County` (read every limit from it, so a
+    county that only changes values reuses the rule), ``as_of`` the
+    :class:`datetime.date` of ``fanpin check --as-of`` or None. Decorate a rule with
+    :func:`fanpin_forms.rules.rule` to give it a title and the notice's words as
+    its source; its docstring is its documentation. ``fanpin check`` runs them.
+    Returns nothing.
+    """

@@ -136,6 +136,7 @@ class FormSpec:
     notes: tuple[Any, ...] = ()  # str, or ("codes", list_id)
     source: str = ""  # the spec file
     plugin: str = ""  # the plugin that registered it
+    kind: str = "form"  # "form": printable; "ledger": a data layout only (e.g. the case ledger), never printed
 
     def field(self, key: str) -> Field | None:
         return next((f for f in self.fields if f.key == key), None)

@@ -33,6 +33,7 @@ DEFAULT_PLUGINS = (
     "fanpin_forms.default_plugins.core_types",
     "fanpin_forms.default_plugins.annex_forms",
     "fanpin_forms.default_plugins.core_checks",
+    "fanpin_forms.default_plugins.case_ledger",
 )
 
 

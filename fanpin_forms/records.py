@@ -22,6 +22,8 @@ from .model import ADDRESS_PARTS, Field, FormSpec
 from .tabular import SourceTable, read_table
 
 CASE_ID_HEADERS = ("户编号", "编号", "户码", "家庭编号", "case_id")
+#: a row of a few cells starting with one of these is a ledger's footer, not a household
+FOOTER_WORDS = ("合计", "小计", "总计", "填表人", "制表人", "审核人", "填报人", "负责人", "填表日期", "备注：", "说明：")
 CASE_ID = "case_id"
 _MARKS = re.compile(r"[*＊]|[（(]必填[)）]|[（(]选填[)）]")
 _DROP = str.maketrans("", "", " \n\t“”\"'‘’")
@@ -141,6 +143,10 @@ def load_records(path: Path | str, form: FormSpec, county: County | None, types:
     ctx = ParseContext(form=form, county=county, today=today, types=types)
     seen_ids: dict[str, int] = {}
     for row in table.rows:
+        if is_footer(row.cells):
+            result.warnings.append(Problem(Code.DATA_FOOTER_SKIPPED, {}, Location(**where, row=row.number), "warning"))
+            result.rows_total -= 1
+            continue
         values, errors = parse_row(row.cells, columns, form, ctx, types)
         loc = dict(where, row=row.number)
         case_id = values.pop(CASE_ID, None)
@@ -154,6 +160,12 @@ def load_records(path: Path | str, form: FormSpec, county: County | None, types:
             continue
         result.records.append(Record(form.id, values, row.number, case_id, name))
     return result
+
+
+def is_footer(cells: dict[str, Any]) -> bool:
+    """合计/填表人 rows under a ledger: few cells, one starting with a footer word."""
+    filled = [str(v).strip() for v in cells.values() if not is_blank(v)]
+    return 0 < len(filled) <= 3 and any(v.startswith(FOOTER_WORDS) for v in filled)
 
 
 def _target_label(form: FormSpec, target: tuple[str, str | None]) -> str:

@@ -24,7 +24,9 @@ from .model import (
 from .yamlpos import PosDict, PosList, load_yaml
 
 FORM_KEYS = {"form", "title", "annex", "version", "paper", "copies", "code_lists", "fields",
-             "stages", "layout", "notes"}
+             "stages", "layout", "notes", "kind"}
+#: values of the optional top-level ``kind:`` key; "ledger" specs describe data only and are never printed
+FORM_KINDS = ("form", "ledger")
 EXTENSION_KEYS = {"extends", "code_lists", "fields", "layout", "notes"}
 FIELD_KEYS = {"key", "label", "type", "required", "help", "aliases", "sensitive"}
 CODE_LIST_KEYS = {"title", "codes"}
@@ -380,6 +382,10 @@ def load_spec(path: Path | str, types: dict[str, FieldType], *, display_name: st
         if orientation not in ("portrait", "landscape"):
             c.err(Code.SPEC_BAD_VALUE, paper.value_pos.get("orientation"), what="paper.orientation",
                   value=orientation, why="可用：portrait（纵向）、landscape（横向）")
+    kind = c.text(root, "kind", "kind", "form")
+    if kind not in FORM_KINDS:
+        c.err(Code.SPEC_BAD_VALUE, root.value_pos.get("kind"), what="kind", value=kind,
+              why="可用：form（可打印的表单）、ledger（台账，只描述数据）" + did_you_mean(kind, FORM_KINDS))
     if c.problems:
         raise SpecError(c.problems)
     return FormSpec(
@@ -387,6 +393,7 @@ def load_spec(path: Path | str, types: dict[str, FieldType], *, display_name: st
         annex=c.text(root, "annex", "annex"), paper=size, orientation=orientation, copies=c.text(root, "copies", "copies"),
         code_lists=code_lists, fields=tuple(f for f, _ in fields), stages=tuple(s for s, _ in stages),
         layout=tuple(b for b, _ in layout), notes=tuple(n for n, _ in notes), source=name, plugin=plugin,
+        kind=kind,
     )
 
 

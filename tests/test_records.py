@@ -89,6 +89,13 @@ def test_every_error_of_a_file_at_once(app, tmp_path):
     assert not any(bad_id in m or bad_id[:10] in m for m in msgs)  # masked
 
 
+def test_footer_rows_are_skipped(app, tmp_path):
+    rows = [household(), {"户编号": "合计", "家庭人口": 4}, {"户编号": "填表人：李四  审核人：王五"}]
+    result = load(app, tmp_path, rows)
+    assert not result.errors and len(result.records) == 1 and result.rows_total == 1
+    assert [p.location.row for p in result.warnings if p.code == Code.DATA_FOOTER_SKIPPED] == [3, 4]
+
+
 def test_id_stored_as_excel_number(app, tmp_path):
     result = load(app, tmp_path, [household(身份证号码=430621198001010018)])
     (p,) = result.errors
