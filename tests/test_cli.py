@@ -7,7 +7,6 @@ import textwrap
 
 from fanpin_forms.app import App
 from fanpin_forms.cli import cli
-from fanpin_forms.records import load_records
 
 from .conftest import make_id
 

@@ -46,7 +46,6 @@ def test_annex_spec_matches_seed(app, form_id):
     if form.copies:
         assert flat(form.copies) in seed
     texts = [c.text.replace("{policy.baseline}", "6900") for c in form.all_codes()]
-    names = [c.name for c in form.code_lists["risk_type"].codes]
     assert len(form.all_codes()) == 14
     for code, text in zip(form.all_codes(), texts):
         assert flat(code.mark + text) in seed or flat(code.mark + code.name) in seed, code
