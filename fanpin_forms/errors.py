@@ -134,14 +134,15 @@ class Code(str, Enum):
     )
     RENDER_TEMPLATE_FAILED = "模板 {path} 填写失败：{why}"
     RENDER_TEMPLATE_BAD_XML = "模板 {path} 填写后不是有效的 Word 文档（{why}）；请检查模板中的循环、条件标记是否成对"
-    RENDER_NAME_SENSITIVE = "文件名格式不能使用「{name}」（{label}）：敏感信息不能出现在文件名中。可用：{allowed}"
-    RENDER_NAME_UNKNOWN = "文件名格式中的「{name}」不是可用的名称{hint}。可用：{allowed}"
+    RENDER_NAME_SENSITIVE = "文件名格式不能使用「{name}」（{label}）：敏感信息不能出现在文件名中（可用：{allowed}）"
+    RENDER_NAME_UNKNOWN = "文件名格式中的「{name}」不是可用的名称{hint}（可用：{allowed}）"
     RENDER_NAME_BAD = "文件名格式「{pattern}」无效：{why}"
     RENDER_QR_FORMAT = "二维码内容「{text}」不是 fanpin 表单编码：{why}"
     RENDER_QR_CHECKSUM = "二维码内容「{text}」校验码错误（应为 {expected}），可能识读有误"
     RENDER_NO_RECORDS = "数据文件 {file} 中没有可以生成的记录"
-    RENDER_PDF_PAGES = "表单「{form}」的第 {index} 份生成了 {pages} 页（应为 1 页），请缩短其中过长的内容"
+    RENDER_PDF_PAGES = "第 {index} 份表（{form}）排版后有 {pages} 页，应为 1 页（每页要有自己的二维码）：请缩短过长的内容，如其他原因、村名"
     RENDER_BAD_OUTPUT = "输出文件 {path} 的扩展名应为 {expected}"
+    RENDER_NOT_PRINTABLE = "「{form}」不是要打印的表（类型 {kind}）；可打印的表：{known}"
 
     # --- reading returned scans back: fanpin_forms/readback/ (READ_*) -----------
     READ_FILE_MISSING = "找不到文件：{path}"

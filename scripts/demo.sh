@@ -1,16 +1,38 @@
 #!/usr/bin/env bash
 # The main job on the bundled sample data: a Yueyang village's spreadsheet of 20
-# made-up households. Output goes to demo-output/.
+# made-up households (samples/households.xlsx). For each of the three annex forms:
+# validate every row, then write one Word file per household and one merged PDF
+# for a single print job. Also checks the sample case ledger against the county's
+# time limits and writes the two public notices. Output: demo-output/.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 FANPIN=.venv/bin/fanpin
 DATA=samples/households.xlsx
+LEDGER=samples/ledger.xlsx
 OUT=demo-output
+YEAR=2022   # the sample households are of 2022: the year whose income baseline (6900) is printed
 
+rm -rf "$OUT"
 echo "==> 可用表单 / forms"
 $FANPIN forms
-echo
 for form in annex1 annex2 annex3; do
-    echo "==> 校验 / validate $form: $DATA"
+    echo
+    echo "==> $form: 校验并填表 / validate and fill ($DATA)"
     $FANPIN validate "$form" --data "$DATA"
+    $FANPIN fill "$form" --data "$DATA" --year "$YEAR" -o "$OUT/$form" --merge "$OUT/$form-打印.pdf"
 done
+echo
+echo "==> 空白表 / 10 blank annex-1 forms for households that apply on paper"
+$FANPIN blank annex1 --copies 10 --year "$YEAR" -o "$OUT/annex1-空白表.pdf"
+echo
+echo "==> 程序时限检查 / case rules over the sample ledger ($LEDGER, as of 2022-12-31)"
+$FANPIN check --data "$LEDGER" --as-of 2022-12-31 > "$OUT/程序检查.txt" || true
+tail -n 1 "$OUT/程序检查.txt"
+echo "    完整结果 / full report: $OUT/程序检查.txt"
+echo
+echo "==> 公示公告 / public notices (no ID numbers, phones, bank accounts or health details)"
+$FANPIN notice village --data "$LEDGER" -o "$OUT/村级公示"
+$FANPIN notice county --data "$LEDGER" -o "$OUT/县级公告"
+echo
+echo "完成 / done. 打印文件 / print files:"
+ls -1 "$OUT"/*.pdf

@@ -1,89 +1,22 @@
-"""The ``fanpin`` command line.
-
-One :class:`~fanpin_forms.app.App` lives in ``ctx.obj``. Commands call the library
-and never catch domain errors themselves: :class:`FanpinCommand` turns every
-:class:`~fanpin_forms.errors.FanpinError` into a ``ClickException`` (exit 1, the
-problems listed, no traceback). User-facing text is Chinese.
-"""
+"""Commands about specs, forms, plugins and data files: spec check, forms, fields,
+plugins, validate."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 
-from . import __version__
-from .app import ENV_COUNTY, App
-from .errors import FanpinError, Problem
-
-MAX_SHOWN = 200  # problems printed before "…还有 N 条"
-
-
-class FanpinCommand(click.Command):
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except FanpinError as exc:
-            raise click.ClickException(format_problems(exc.problems)) from None
-
-
-class FanpinGroup(click.Group):
-    command_class = FanpinCommand
-    group_class = type  # subgroups are FanpinGroup too
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except FanpinError as exc:
-            raise click.ClickException(format_problems(exc.problems)) from None
-
-
-def format_problems(problems: list[Problem]) -> str:
-    lines = [str(p) for p in problems[:MAX_SHOWN]]
-    if len(problems) > MAX_SHOWN:
-        lines.append(f"……还有 {len(problems) - MAX_SHOWN} 条问题未显示")
-    if len(problems) > 1:
-        lines.append(f"共 {len(problems)} 个问题。")
-    return "\n".join(lines)
-
-
-pass_app = click.make_pass_decorator(App)
-
-
-@click.group(cls=FanpinGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--county", envvar=ENV_COUNTY, metavar="COUNTY",
-              help=f"县级插件编号或县名（安装了多个县级插件时必选；也可设环境变量 {ENV_COUNTY}）")
-@click.version_option(__version__, prog_name="fanpin")
-@click.pass_context
-def cli(ctx: click.Context, county: str | None) -> None:
-    """防止返贫动态监测和帮扶表单工具：校验台账、批量填表、读取回收的签字扫描件。"""
-    if ctx.obj is None:
-        ctx.obj = _make_app()
-    if county:
-        ctx.obj.choose_county(county)
-
-
-def _make_app() -> App:
-    try:
-        return App()
-    except FanpinError as exc:
-        raise click.ClickException(format_problems(exc.problems)) from None
-
-
-def echo_problems(problems: list[Problem], *, err: bool = True) -> None:
-    for p in problems[:MAX_SHOWN]:
-        prefix = "提示：" if p.severity == "warning" else ""
-        click.echo(prefix + str(p), err=err)
-    if len(problems) > MAX_SHOWN:
-        click.echo(f"……还有 {len(problems) - MAX_SHOWN} 条未显示", err=err)
+from ..app import App
+from ..errors import Problem
+from .base import FanpinCommand, FanpinGroup, echo_problems, pass_app
 
 
 # --- spec ---------------------------------------------------------------------
 
 
-@cli.group(cls=FanpinGroup)
+@click.group(cls=FanpinGroup)
 def spec() -> None:
     """表单定义（YAML）相关命令。"""
 
@@ -93,8 +26,8 @@ def spec() -> None:
 @pass_app
 def spec_check(app: App, paths: tuple[Path, ...]) -> None:
     """校验表单定义文件，列出每个问题（文件:行:列: 说明）。"""
-    from .errors import SpecError
-    from .spec import FormExtension, apply_extension, load_spec
+    from ..errors import SpecError
+    from ..spec import FormExtension, apply_extension, load_spec
 
     problems: list[Problem] = []
     ok = 0
@@ -126,7 +59,7 @@ def _expand(paths: tuple[Path, ...], *patterns: str) -> list[Path]:
 # --- forms, fields, plugins -------------------------------------------------------
 
 
-@cli.command("forms")
+@click.command("forms", cls=FanpinCommand)
 @pass_app
 def forms_cmd(app: App) -> None:
     """列出可用的表单。"""
@@ -134,13 +67,13 @@ def forms_cmd(app: App) -> None:
         click.echo(f"{form.id}\t{form.annex}\t{form.title}\t版本 {form.version}\t（{form.plugin}）")
 
 
-@cli.command("fields")
+@click.command("fields", cls=FanpinCommand)
 @click.argument("form_id", metavar="FORM")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
 @pass_app
 def fields_cmd(app: App, form_id: str, as_json: bool) -> None:
     """打印表单的数据字典：字段键、名称、类型、是否必填、是否敏感、可用列名。"""
-    from .datadict import data_dictionary
+    from ..datadict import data_dictionary
 
     rows = data_dictionary(app.form(form_id), app.county)
     if as_json:
@@ -152,7 +85,7 @@ def fields_cmd(app: App, form_id: str, as_json: bool) -> None:
                               r["sensitive"] or "", "、".join(r["headers"])]))
 
 
-@cli.command("plugins")
+@click.command("plugins", cls=FanpinCommand)
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
 @pass_app
 def plugins_cmd(app: App, as_json: bool) -> None:
@@ -173,14 +106,14 @@ def plugins_cmd(app: App, as_json: bool) -> None:
 # --- validate -------------------------------------------------------------------
 
 
-@cli.command("validate")
+@click.command("validate", cls=FanpinCommand)
 @click.argument("form_id", metavar="FORM")
 @click.option("--data", "data", required=True, type=click.Path(path_type=Path), help="数据文件（.xlsx/.csv/.json/.jsonl）")
 @click.option("--sheet", help="Excel 工作表名称（默认第一个有数据的工作表）")
 @pass_app
 def validate_cmd(app: App, form_id: str, data: Path, sheet: str | None) -> None:
     """校验数据文件：列出每一行的每个错误（行号与 Excel 一致）。"""
-    from .batch import load_and_check
+    from ..batch import load_and_check
 
     result = load_and_check(app, app.form(form_id), data, sheet=sheet)
     echo_problems(result.warnings)
@@ -192,21 +125,4 @@ def validate_cmd(app: App, form_id: str, data: Path, sheet: str | None) -> None:
     click.echo(f"{data.name}：共 {result.rows_total} 条记录，全部通过校验（表单 {form_id}，{app.county.name}）。")
 
 
-from .cli_cases import check_cmd, notice_cmd  # noqa: E402  (issue 5: case rules and public notices)
-cli.add_command(check_cmd)
-cli.add_command(notice_cmd)
-
-
-def main() -> None:
-    """Console-script entry point: load plugins once, let them add commands, run."""
-    try:
-        app = _make_app()
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    app.pm.hook.register_commands(cli=cli)
-    cli.main(prog_name="fanpin", obj=app)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+COMMANDS = (spec, forms_cmd, fields_cmd, plugins_cmd, validate_cmd)

@@ -1,0 +1,280 @@
+"""Commands that print forms: ``fanpin templates build|check``, ``fanpin fill``, ``fanpin blank``.
+
+The lead attaches them with ``cli.add_command(...)``; see :data:`COMMANDS`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import io
+import sys
+from pathlib import Path
+
+import click
+
+from ..app import App
+from .base import FanpinCommand, FanpinGroup, echo_problems, pass_app
+from ..errors import Code, Problem, RenderError
+
+
+def printable_forms(app: App) -> list:
+    """Forms that are printed (not data layouts such as the case ledger)."""
+    return [f for f in app.forms.values() if getattr(f, "kind", "form") == "form"]
+
+
+def printable_form(app: App, form_id: str):
+    form = app.form(form_id)
+    kind = getattr(form, "kind", "form")
+    if kind != "form":
+        raise RenderError.of(Code.RENDER_NOT_PRINTABLE, form=form_id, kind=kind,
+                             known="、".join(f.id for f in printable_forms(app)))
+    return form
+
+
+def _year(app: App, year: int | None) -> int:
+    """The year whose baseline is printed; fails (POLICY_NO_BASELINE) if the county has none."""
+    year = dt.date.today().year if year is None else year
+    app.county.baseline(year)
+    return year
+
+
+@contextlib.contextmanager
+def _progress(total: int, label: str):
+    """A progress bar on stderr when it is a terminal; otherwise nothing."""
+    if total and sys.stderr.isatty():
+        with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+            yield bar.update
+    else:
+        yield None
+
+
+# --- templates ------------------------------------------------------------------------
+
+
+@click.group("templates", cls=FanpinGroup)
+def templates() -> None:
+    """表单模板（Word .docx）：由表单定义生成、检查县里修改过的模板。"""
+
+
+@templates.command("build")
+@click.argument("form_ids", nargs=-1, metavar="[FORM]...")
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="输出目录（默认：程序自带的 templates/ 目录）")
+@pass_app
+def templates_build(app: App, form_ids: tuple[str, ...], out_dir: Path | None) -> None:
+    """由表单定义生成模板 <表单编号>.docx（不写表单编号则生成全部表单）。"""
+    from ..render.fill import write_atomic
+    from ..render.template import build_template
+    from ..resources import bundled
+
+    forms = [printable_form(app, f) for f in form_ids] if form_ids else printable_forms(app)
+    out = out_dir or bundled("templates")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RenderError.of(Code.IO_WRITE, path=str(out), why=exc.strerror or exc) from exc
+    for form in forms:
+        path = out / f"{form.id}.docx"
+        write_atomic(path, build_template(form))
+        click.echo(f"{path}\t{form.annex}\t{form.title}")
+    click.echo(f"已生成 {len(forms)} 个模板于 {out}")
+
+
+@templates.command("check")
+@click.argument("form_id", required=False, metavar="[FORM]")
+@click.option("--template", "template", type=click.Path(path_type=Path, dir_okay=False),
+              help="要检查的模板文件（默认：程序自带的 templates/<表单编号>.docx）")
+@click.option("--year", type=int, help="收入基准线年份（默认：县里最新的一年）")
+@pass_app
+def templates_check(app: App, form_id: str | None, template: Path | None, year: int | None) -> None:
+    """检查模板：列出不认识的填写标记（附拼写建议）和模板中缺少的必填项；有问题时退出码为 1。"""
+    from ..render.check import check_template
+    from ..render.template import build_template, document_xml
+    from ..resources import bundled
+
+    if form_id is None and template is not None:
+        form_id = _guess_form(app, template)
+    forms = [printable_form(app, form_id)] if form_id else printable_forms(app)
+    errors: list[Problem] = []
+    for form in forms:
+        path = template or bundled("templates") / f"{form.id}.docx"
+        if not path.is_file():
+            errors.append(Problem(Code.RENDER_TEMPLATE_MISSING, {"path": str(path)}))
+            continue
+        result = check_template(form, path, app.county, year=year, types=app.field_types, label=str(path))
+        warnings = list(result.warnings)
+        if template is None and result.ok:
+            with contextlib.suppress(Exception):
+                if document_xml(path.read_bytes()) != document_xml(build_template(form)):
+                    warnings.append(Problem(Code.RENDER_TEMPLATE_FAILED, {
+                        "path": str(path), "why": "与当前表单定义不一致，请运行 fanpin templates build 重新生成"},
+                        severity="warning"))
+        echo_problems(warnings)
+        errors.extend(result.errors)
+        if result.ok:
+            click.echo(f"{path}：通过检查（表单 {form.id}，用到 {len(result.variables)} 个填写标记）")
+    if errors:
+        raise RenderError(errors)
+
+
+def _guess_form(app: App, template: Path) -> str:
+    """The form of a template: its file name (annex2.docx) or the keywords the builder wrote."""
+    printable = {f.id for f in printable_forms(app)}
+    if template.stem in printable:
+        return template.stem
+    with contextlib.suppress(Exception):
+        import docx
+
+        words = docx.Document(str(template)).core_properties.keywords.split()
+        if len(words) >= 2 and words[0] == "fanpin-forms" and words[1] in printable:
+            return words[1]
+    raise click.UsageError("请写出表单编号，例如：fanpin templates check annex2 --template 模板.docx")
+
+
+# --- fill ---------------------------------------------------------------------------------
+
+
+def write_errors_csv(path: Path, problems: list[Problem]) -> Path:
+    """行号, 字段, 问题 — UTF-8 with BOM so Excel opens it; messages are already masked."""
+    from ..render.fill import write_atomic
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(["行号", "字段", "问题"])
+    for p in problems:
+        writer.writerow(["" if p.location.row is None else p.location.row, p.location.label or "", p.message])
+    write_atomic(path, buf.getvalue().encode("utf-8-sig"))
+    return path
+
+
+@click.command("fill", cls=FanpinCommand)
+@click.argument("form_id", metavar="FORM")
+@click.option("--data", "data", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="台账文件（.xlsx/.csv/.json/.jsonl）")
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="输出目录")
+@click.option("--skip-invalid", is_flag=True, help="跳过有错误的记录，只生成正确的，错误写入 输出目录/errors.csv")
+@click.option("--name", "name_pattern", default=None, metavar="PATTERN",
+              help="文件名格式，默认 {township}_{village}_{head_name}_{case_id}（不能用身份证号、电话等敏感信息）")
+@click.option("--pdf", "want_pdf", is_flag=True, help="同时在每个 DOCX 旁生成 PDF（需要 LibreOffice）")
+@click.option("--merge", "merge_pdf", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE.pdf",
+              help="把全部表按顺序合成一个 PDF，便于打印")
+@click.option("--year", type=int, help="说明①中的收入基准线年份（默认：今年）")
+@click.option("--template", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="县里修改过的模板（默认：由表单定义生成）")
+@click.option("--sheet", help="Excel 工作表名称（默认第一个有数据的工作表）")
+@click.option("-j", "--workers", type=click.IntRange(min=1), default=None, help="并行进程数（默认：CPU 核数）")
+@pass_app
+def fill_cmd(app: App, form_id: str, data: Path, out_dir: Path, skip_invalid: bool, name_pattern: str | None,
+             want_pdf: bool, merge_pdf: Path | None, year: int | None, template: Path | None, sheet: str | None,
+             workers: int | None) -> None:
+    """按台账批量填表：每户一个 DOCX（可加 PDF）。先校验全部记录，有错误时不生成任何文件。"""
+    from ..batch import load_and_check
+    from ..render.check import check_template
+    from ..render.context import record_context, record_ident
+    from ..render.fill import DEFAULT_PATTERN, compile_for, fill_batch
+    from ..render.naming import parse_pattern
+    from ..render.pdfout import merged_pdf, pdfs_beside
+
+    form = printable_form(app, form_id)
+    year = _year(app, year)
+    pattern = name_pattern or DEFAULT_PATTERN
+    parse_pattern(form, pattern)
+    if merge_pdf is not None and merge_pdf.suffix.lower() != ".pdf":
+        raise RenderError.of(Code.RENDER_BAD_OUTPUT, path=str(merge_pdf), expected=".pdf")
+    compiled = compile_for(form, template)
+    if template is not None:
+        checked = check_template(form, compiled, app.county, year=year, types=app.field_types, label=template.name)
+        echo_problems(checked.warnings)
+        if not checked.ok:
+            raise RenderError(checked.errors)
+
+    result = load_and_check(app, form, data, sheet=sheet)
+    echo_problems(result.warnings)
+    file_level = [p for p in result.errors if p.location.row is None]
+    if result.errors and (not skip_invalid or file_level):
+        echo_problems(result.errors)
+        bad = len(result.invalid_rows)
+        raise click.ClickException(f"{data.name}：共 {result.rows_total} 条记录，{bad} 条有错误，"
+                                   f"共 {len(result.errors)} 个问题；未生成任何文件"
+                                   + ("（可加 --skip-invalid 只生成正确的记录）" if not file_level else "。"))
+    records = result.records
+    if result.errors:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        csv_path = write_errors_csv(out_dir / "errors.csv", result.errors)
+        click.echo(f"警告：{len(result.invalid_rows)} 条记录有错误，已跳过；错误清单见 {csv_path}", err=True)
+    if not records:
+        raise RenderError.of(Code.RENDER_NO_RECORDS, file=data.name)
+
+    with _progress(len(records), f"正在填写 {form.id}") as update:
+        paths = fill_batch(form, records, app.county, out_dir, name_pattern=pattern, year=year, workers=workers,
+                           progress=update, template=compiled, types=app.field_types)
+    click.echo(f"已生成 {len(paths)} 份「{form.title}」（DOCX）于 {out_dir}")
+    if want_pdf or merge_pdf is not None:
+        click.echo("正在用 LibreOffice 生成 PDF……", err=True)
+    if want_pdf:
+        pdfs = pdfs_beside(paths, workers=workers, labels=[p.name for p in paths])
+        click.echo(f"已生成 {len(pdfs)} 份 PDF 于 {out_dir}")
+    if merge_pdf is not None:
+        contexts = [record_context(form, r, app.county, year, record_ident(r, i + 1), types=app.field_types)
+                    for i, r in enumerate(records)]
+        merged_pdf(compiled, contexts, merge_pdf, workers=workers, label=form.id)
+        click.echo(f"已合并 {len(contexts)} 页到 {merge_pdf}")
+
+
+# --- blank ---------------------------------------------------------------------------------
+
+
+def blank_serial(form_id: str, day: dt.date, n: int) -> str:
+    return f"S:{form_id}-{day:%Y%m%d}-{n}"
+
+
+@click.command("blank", cls=FanpinCommand)
+@click.argument("form_id", metavar="FORM")
+@click.option("--copies", type=click.IntRange(min=1, max=5000), default=1, show_default=True, help="份数")
+@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              metavar="OUT.docx|OUT.pdf", help="输出文件：.docx 或 .pdf（全部份数在一个文件中，每份一页）")
+@click.option("--start", type=click.IntRange(min=1), default=1, show_default=True,
+              help="流水号起始值（同一天再次打印时避免重号）")
+@click.option("--year", type=int, help="说明①中的收入基准线年份（默认：今年）")
+@click.option("--template", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="县里修改过的模板（默认：由表单定义生成）")
+@pass_app
+def blank_cmd(app: App, form_id: str, copies: int, out: Path, start: int, year: int | None,
+              template: Path | None) -> None:
+    """打印空白表：每份有自己的流水号（二维码 S:<表单>-<日期>-<序号>），供手工填写。"""
+    from ..render.check import check_template
+    from ..render.context import record_context
+    from ..render.fill import compile_for, write_atomic
+    from ..render.pdfout import merged_pdf
+
+    form = printable_form(app, form_id)
+    year = _year(app, year)
+    suffix = out.suffix.lower()
+    if suffix not in (".docx", ".pdf"):
+        raise RenderError.of(Code.RENDER_BAD_OUTPUT, path=str(out), expected=".docx 或 .pdf")
+    compiled = compile_for(form, template)
+    if template is not None:
+        checked = check_template(form, compiled, app.county, year=year, types=app.field_types, label=template.name)
+        echo_problems(checked.warnings)
+        if not checked.ok:
+            raise RenderError(checked.errors)
+    today = dt.date.today()
+    contexts = [record_context(form, None, app.county, year, blank_serial(form.id, today, n), types=app.field_types)
+                for n in range(start, start + copies)]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".docx":
+        write_atomic(out, compiled.render_merged(contexts))
+    else:
+        click.echo("正在用 LibreOffice 生成 PDF……", err=True)
+        merged_pdf(compiled, contexts, out, label=form.id)
+    last = start + copies - 1
+    click.echo(f"已生成 {copies} 份空白「{form.title}」（流水号 {start}–{last}）于 {out}")
+
+
+#: what the lead attaches to the root group
+COMMANDS = (templates, fill_cmd, blank_cmd)
+
+__all__ = ["COMMANDS", "blank_cmd", "fill_cmd", "templates", "write_errors_csv"]

@@ -1,0 +1,97 @@
+"""``fanpin templates check``: is a (county-edited) DOCX template usable for a form?
+
+Word often splits a tag over several runs (spell-check marks, a font change in the
+middle); docxtpl's ``patch_xml`` — which the filler uses too — joins them again, so
+the variables are read from the patched XML with Jinja's
+``meta.find_undeclared_variables``. Reported as errors:
+
+* a variable that is not a value of the form (with a did-you-mean);
+* a required field (or required address part) that no blank of the template shows;
+* a syntax error, or something the sandbox refuses (found by a trial fill).
+
+A template without the QR placeholder picture, or a bundled template that no longer
+matches its spec, is reported as a warning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..county import County
+from ..errors import Code, FanpinError, Problem, RenderError, did_you_mean
+from ..model import FormSpec
+from . import names as N
+from .context import record_context
+from .fill import CompiledTemplate
+
+
+@dataclass
+class CheckResult:
+    label: str
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    variables: set[str] = field(default_factory=set)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def check_year(county: County, year: int | None) -> int | None:
+    """A year with a baseline (names only depend on it being there)."""
+    if year is not None:
+        return year
+    return max(county.baselines) if county.baselines else None
+
+
+def known_names(form: FormSpec, county: County, year: int | None = None) -> set[str]:
+    return set(record_context(form, None, county, check_year(county, year), "S:check"))
+
+
+def _slot_label(f, part) -> str:
+    return f"{f.label}·{f.part_label(part)}" if part else f.label
+
+
+def _expected_var(f, part) -> str:
+    return "{{ " + (f"f_{f.key}__{part}" if part else f"f_{f.key}") + " }}"
+
+
+def check_template(form: FormSpec, template: Path | bytes | CompiledTemplate, county: County, *,
+                   year: int | None = None, types=None, label: str | None = None) -> CheckResult:
+    label = label or (Path(template).name if isinstance(template, (str, Path)) else
+                      getattr(template, "label", "（模板）"))
+    result = CheckResult(label)
+    try:
+        compiled = template if isinstance(template, CompiledTemplate) else CompiledTemplate(template, label=label)
+    except FanpinError as exc:
+        result.errors.extend(exc.problems)
+        return result
+    year = check_year(county, year)
+    known = known_names(form, county, year)
+    used = compiled.variables()
+    result.variables = used
+    for name in sorted(used - known):
+        result.errors.append(Problem(Code.RENDER_TEMPLATE_UNKNOWN_VAR, {
+            "path": label, "name": name, "hint": did_you_mean(name, sorted(known))}))
+    shown: set[tuple[str, str | None]] = set()
+    for var in used & known:
+        shown |= N.shown_by(form, var)
+    for f, part in N.required_slots(form):
+        if (f.key, part) in shown:
+            continue
+        if f.type in ("choice", "multi_choice") and f.code_lists:
+            ticks = {N.tick_var(f.key, c.no) for lid in f.code_lists for c in form.code_lists[lid].codes}
+            if ticks <= used:
+                continue
+        result.errors.append(Problem(Code.RENDER_TEMPLATE_MISSING_FIELD, {
+            "path": label, "label": _slot_label(f, part), "var": _expected_var(f, part)}))
+    if not compiled.has_qr:
+        result.warnings.append(Problem(Code.RENDER_TEMPLATE_NO_QR, {"path": label}, severity="warning"))
+    if not result.errors:
+        # a trial fill: the sandbox and strict variables only complain while rendering
+        try:
+            compiled.render_bytes(record_context(form, None, county, year, "S:check", types=types))
+        except RenderError as exc:
+            result.errors.extend(exc.problems)
+    return result

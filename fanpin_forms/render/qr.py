@@ -1,0 +1,189 @@
+"""The page identifier printed on every form page: a QR code plus the same in text.
+
+Payload (compact ASCII, no personal data ever)::
+
+    FPF1|annex2|2022.1|C:YY-0001|1/1|7F3A
+    magic|form |version|ident   |page/pages|checksum
+
+``ident`` is ``C:<case id>`` (a pre-filled form: the clerk's 户编号, not personal),
+``S:<serial>`` (a blank form, e.g. ``S:annex2-20220601-3``) or ``R:<row>`` (a
+pre-filled form whose data row has no 户编号). Any character outside
+``A-Za-z0-9-._~`` in a field is percent-encoded (UTF-8), so ``|`` and Chinese case ids
+are safe. The checksum is the first 4 hex digits (upper case) of the SHA-1 of
+everything before the last ``|``.
+
+The printed text next to the QR (:func:`ident_text`) carries the same facts for a
+human or an OCR engine when the code is unreadable::
+
+    annex2 · 2022.1 · 第1/1页 · C:YY-0001
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import struct
+import zlib
+from dataclasses import dataclass
+from urllib.parse import quote, unquote
+
+from ..errors import Code, ReadBackError
+
+MAGIC = "FPF1"
+KINDS = {"C": "case", "S": "serial", "R": "row"}
+_SAFE = "-._~"
+_SEP = " · "
+
+
+@dataclass(frozen=True)
+class Payload:
+    """A decoded page identifier."""
+
+    form_id: str
+    version: str
+    kind: str  # "C", "S" or "R"
+    value: str  # the case id, serial or row number (decoded)
+    page: int
+    pages: int
+
+    @property
+    def ident(self) -> str:
+        """``C:YY-0001`` as passed to :func:`encode_payload` (not percent-encoded)."""
+        return f"{self.kind}:{self.value}"
+
+    @property
+    def case_id(self) -> str | None:
+        return self.value if self.kind == "C" else None
+
+    @property
+    def serial(self) -> str | None:
+        return self.value if self.kind == "S" else None
+
+    @property
+    def row(self) -> int | None:
+        return int(self.value) if self.kind == "R" and self.value.isdigit() else None
+
+    def encode(self) -> str:
+        return encode_payload(self.form_id, self.version, self.ident, self.page, self.pages)
+
+
+def _checksum(body: str) -> str:
+    return hashlib.sha1(body.encode("ascii")).hexdigest()[:4].upper()
+
+
+def _q(text: str) -> str:
+    return quote(str(text), safe=_SAFE)
+
+
+def split_ident(ident: str) -> tuple[str, str]:
+    kind, sep, value = str(ident).partition(":")
+    if not sep or kind not in KINDS or not value:
+        raise ValueError(f"ident must be C:<case id>, S:<serial> or R:<row>, got {ident!r}")
+    return kind, value
+
+
+def encode_payload(form_id: str, version: str, ident: str, page: int = 1, pages: int = 1) -> str:
+    """The QR text for one page. ``ident`` is ``C:…``, ``S:…`` or ``R:…``."""
+    kind, value = split_ident(ident)
+    if not (1 <= int(page) <= int(pages)):
+        raise ValueError(f"page {page} of {pages}")
+    body = "|".join([MAGIC, _q(form_id), _q(version), f"{kind}:{_q(value)}", f"{int(page)}/{int(pages)}"])
+    return f"{body}|{_checksum(body)}"
+
+
+_PAGE = re.compile(r"^([1-9]\d{0,3})/([1-9]\d{0,3})$")
+
+
+def decode_payload(text: str) -> Payload:
+    """Parse QR text; raises :class:`ReadBackError` (RENDER_QR_FORMAT / RENDER_QR_CHECKSUM)."""
+    raw = text if isinstance(text, str) else str(text)
+    shown = raw if len(raw) <= 80 else raw[:77] + "…"
+    text = raw.strip()
+
+    def bad(why: str) -> ReadBackError:
+        return ReadBackError.of(Code.RENDER_QR_FORMAT, text=shown, why=why)
+
+    if not text.isascii():
+        raise bad("含有非 ASCII 字符")
+    parts = text.split("|")
+    if parts[0] != MAGIC:
+        raise bad(f"应以 {MAGIC}| 开头")
+    if len(parts) != 6:
+        raise bad(f"应有 6 段（以 | 分隔），实际 {len(parts)} 段")
+    body, check = text.rsplit("|", 1)
+    expected = _checksum(body)
+    if check.upper() != expected:
+        raise ReadBackError.of(Code.RENDER_QR_CHECKSUM, text=shown, expected=expected)
+    _, form_id, version, ident, pagetext = parts[:5]
+    kind, sep, value = ident.partition(":")
+    if not sep or kind not in KINDS or not value:
+        raise bad("第 4 段应为 C:户编号、S:流水号 或 R:行号")
+    m = _PAGE.match(pagetext)
+    if not m or int(m.group(1)) > int(m.group(2)):
+        raise bad("第 5 段应为 页码/总页数，如 1/1")
+    if not form_id or not version:
+        raise bad("表单编号和版本不能为空")
+    try:
+        form_id, version, value = (unquote(x, errors="strict") for x in (form_id, version, value))
+    except UnicodeDecodeError:
+        raise bad("百分号编码不是有效的 UTF-8") from None
+    return Payload(form_id, version, kind, value, int(m.group(1)), int(m.group(2)))
+
+
+def ident_text(form_id: str, version: str, ident: str, page: int = 1, pages: int = 1) -> str:
+    """The small printed line next to the QR: ``annex2 · 2022.1 · 第1/1页 · C:YY-0001``."""
+    kind, value = split_ident(ident)
+    return _SEP.join([form_id, version, f"第{page}/{pages}页", f"{kind}:{value}"])
+
+
+_TEXT = re.compile(r"^\s*(?P<form>\S+)\s*·\s*(?P<version>\S+)\s*·\s*第\s*(?P<page>\d+)\s*/\s*(?P<pages>\d+)\s*页"
+                   r"\s*·\s*(?P<kind>[CSR])\s*[:：]\s*(?P<value>.+?)\s*$")
+
+
+def parse_ident_text(text: str) -> Payload | None:
+    """The printed line back to a :class:`Payload` (None if it does not look like one)."""
+    m = _TEXT.match(text.replace("・", "·").replace("•", "·"))
+    if not m:
+        return None
+    return Payload(m["form"], m["version"], m["kind"], m["value"], int(m["page"]), int(m["pages"]))
+
+
+def qr_matrix(payload: str):
+    """The QR code (segno) of ``payload``: error correction M, raised to Q when that
+    fits the same size; the mask chosen by segno's rules, computed with numpy."""
+    import segno
+
+    from . import _qrmask
+
+    with _qrmask.patched():
+        return segno.make_qr(payload, error="m", boost_error=True)
+
+
+def qr_png(payload: str, *, scale: int = 8, border: int = 2) -> bytes:
+    """A 1-bit greyscale PNG of the QR code (quiet zone of ``border`` modules)."""
+    qr = qr_matrix(payload)
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover
+        buf = io.BytesIO()
+        qr.save(buf, kind="png", scale=scale, border=border)
+        return buf.getvalue()
+    size = len(qr.matrix)
+    dark = np.zeros((size + 2 * border, size + 2 * border), dtype=bool)
+    dark[border:border + size, border:border + size] = np.frombuffer(
+        b"".join(bytes(r) for r in qr.matrix), dtype=np.uint8).reshape(size, size) & 1
+    pixels = np.repeat(np.repeat(~dark, scale, axis=0), scale, axis=1)  # 1 = white
+    rows = np.packbits(pixels, axis=1)
+    raw = np.hstack([np.zeros((rows.shape[0], 1), dtype=np.uint8), rows]).tobytes()  # filter byte 0 per row
+    side = pixels.shape[0]
+    return b"".join([
+        b"\x89PNG\r\n\x1a\n",
+        _chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)),
+        _chunk(b"IDAT", zlib.compress(raw, 6)),
+        _chunk(b"IEND", b""),
+    ])
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
