@@ -93,6 +93,14 @@ class _Checker:
         self.err(Code.SPEC_NOT_LIST, pos, what=what, actual=_type_name(value))
         return None
 
+    def mappings(self, raw: Any, pos, what: str, item_what: str):
+        """Yield (index, PosDict) for each item of a list of mappings; report the rest."""
+        items = self.listing(raw, pos, what)
+        for i, item in enumerate(items or ()):
+            d = self.mapping(item, items.item_pos[i], item_what.format(n=i + 1))
+            if d is not None:
+                yield i, d
+
     def text(self, d: PosDict, key: str, what: str, default: str = "") -> str:
         value = d.get(key, default)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -132,17 +140,13 @@ class _Checker:
             if body is None:
                 continue
             self.keys(body, CODE_LIST_KEYS, {"title", "codes"}, where)
-            codes_raw = self.listing(body.get("codes", PosList()), body.value_pos.get("codes", body.pos), f"{where} 的 codes")
             codes: list[FormCode] = []
-            for i, item in enumerate(codes_raw or ()):
-                ipos = codes_raw.item_pos[i]
-                item = self.mapping(item, ipos, f"{where} 的第 {i + 1} 项")
-                if item is None:
-                    continue
+            for i, item in self.mappings(body.get("codes", PosList()), body.value_pos.get("codes", body.pos),
+                                         f"{where} 的 codes", f"{where} 的第 {{n}} 项"):
                 self.keys(item, CODE_KEYS, {"no", "name"}, f"{where} 的第 {i + 1} 项")
                 no = item.get("no")
                 if not isinstance(no, int) or isinstance(no, bool) or no < 1:
-                    self.err(Code.SPEC_BAD_VALUE, item.value_pos.get("no", ipos), what="no", value=no, why="应为正整数")
+                    self.err(Code.SPEC_BAD_VALUE, item.value_pos.get("no", item.pos), what="no", value=no, why="应为正整数")
                     continue
                 if no in seen_no:
                     self.err(Code.SPEC_DUPLICATE_CODE, item.value_pos["no"], no=no, list_a=seen_no[no], list_b=list_id)
@@ -227,20 +231,13 @@ class _Checker:
         return out
 
     def stages(self, raw: Any, pos) -> list[tuple[Stage, PosDict]]:
-        items = self.listing(raw, pos, "stages")
         out = []
-        for i, item in enumerate(items or ()):
+        for i, d in self.mappings(raw, pos, "stages", "第 {n} 个环节"):
             where = f"第 {i + 1} 个环节"
-            d = self.mapping(item, items.item_pos[i], where)
-            if d is None:
-                continue
             self.keys(d, STAGE_KEYS, {"key", "title"}, where)
-            signers_raw = self.listing(d.get("signers", PosList()), d.value_pos.get("signers", d.pos), f"{where} 的 signers")
             signers = []
-            for j, s in enumerate(signers_raw or ()):
-                s = self.mapping(s, signers_raw.item_pos[j], f"{where} 的第 {j + 1} 位签字人")
-                if s is None:
-                    continue
+            for _, s in self.mappings(d.get("signers", PosList()), d.value_pos.get("signers", d.pos),
+                                      f"{where} 的 signers", f"{where} 的第 {{n}} 位签字人"):
                 self.keys(s, SIGNER_KEYS, {"role", "sign"}, f"{where} 的签字人")
                 marks = self.strings(s, "sign", "sign")
                 for m in marks:

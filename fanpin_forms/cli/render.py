@@ -33,6 +33,20 @@ def printable_form(app: App, form_id: str):
     return form
 
 
+def _compiled(app: App, form, template: Path | None, year: int):
+    """The bundled template, or a county's own after ``templates check`` passes on it."""
+    from ..render.check import check_template
+    from ..render.fill import compile_for
+
+    compiled = compile_for(form, template)
+    if template is not None:
+        checked = check_template(form, compiled, app.county, year=year, types=app.field_types, label=template.name)
+        echo_problems(checked.warnings)
+        if not checked.ok:
+            raise RenderError(checked.errors)
+    return compiled
+
+
 def _year(app: App, year: int | None) -> int:
     """The year whose baseline is printed; fails (POLICY_NO_BASELINE) if the county has none."""
     year = dt.date.today().year if year is None else year
@@ -172,9 +186,8 @@ def fill_cmd(app: App, form_id: str, data: Path, out_dir: Path, skip_invalid: bo
              workers: int | None) -> None:
     """按台账批量填表：每户一个 DOCX（可加 PDF）。先校验全部记录，有错误时不生成任何文件。"""
     from ..batch import load_and_check
-    from ..render.check import check_template
     from ..render.context import record_context, record_ident
-    from ..render.fill import DEFAULT_PATTERN, compile_for, fill_batch
+    from ..render.fill import DEFAULT_PATTERN, fill_batch
     from ..render.naming import parse_pattern
     from ..render.pdfout import merged_pdf, pdfs_beside
 
@@ -184,12 +197,7 @@ def fill_cmd(app: App, form_id: str, data: Path, out_dir: Path, skip_invalid: bo
     parse_pattern(form, pattern)
     if merge_pdf is not None and merge_pdf.suffix.lower() != ".pdf":
         raise RenderError.of(Code.RENDER_BAD_OUTPUT, path=str(merge_pdf), expected=".pdf")
-    compiled = compile_for(form, template)
-    if template is not None:
-        checked = check_template(form, compiled, app.county, year=year, types=app.field_types, label=template.name)
-        echo_problems(checked.warnings)
-        if not checked.ok:
-            raise RenderError(checked.errors)
+    compiled = _compiled(app, form, template, year)
 
     result = load_and_check(app, form, data, sheet=sheet)
     echo_problems(result.warnings)
@@ -245,9 +253,8 @@ def blank_serial(form_id: str, day: dt.date, n: int) -> str:
 def blank_cmd(app: App, form_id: str, copies: int, out: Path, start: int, year: int | None,
               template: Path | None) -> None:
     """打印空白表：每份有自己的流水号（二维码 S:<表单>-<日期>-<序号>），供手工填写。"""
-    from ..render.check import check_template
     from ..render.context import record_context
-    from ..render.fill import compile_for, write_atomic
+    from ..render.fill import write_atomic
     from ..render.pdfout import merged_pdf
 
     form = printable_form(app, form_id)
@@ -255,12 +262,7 @@ def blank_cmd(app: App, form_id: str, copies: int, out: Path, start: int, year: 
     suffix = out.suffix.lower()
     if suffix not in (".docx", ".pdf"):
         raise RenderError.of(Code.RENDER_BAD_OUTPUT, path=str(out), expected=".docx 或 .pdf")
-    compiled = compile_for(form, template)
-    if template is not None:
-        checked = check_template(form, compiled, app.county, year=year, types=app.field_types, label=template.name)
-        echo_problems(checked.warnings)
-        if not checked.ok:
-            raise RenderError(checked.errors)
+    compiled = _compiled(app, form, template, year)
     today = dt.date.today()
     contexts = [record_context(form, None, app.county, year, blank_serial(form.id, today, n), types=app.field_types)
                 for n in range(start, start + copies)]

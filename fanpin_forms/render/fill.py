@@ -199,11 +199,14 @@ class CompiledTemplate:
     def _prebuild(self, skip: set[str]) -> bytes:
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w") as z:
-            for name, (info, blob) in self._entries.items():
-                if name in skip:
-                    continue
-                z.writestr(_zinfo(name), blob)
+            self._copy_entries(z, skip)
         return buf.getvalue()
+
+    def _copy_entries(self, z: zipfile.ZipFile, skip: set[str]) -> None:
+        """Write every unchanging part of the template into ``z``."""
+        for name, (_info, blob) in self._entries.items():
+            if name not in skip:
+                z.writestr(_zinfo(name), blob)
 
     @property
     def has_qr(self) -> bool:
@@ -308,10 +311,7 @@ class CompiledTemplate:
         skip = set(self._changing) | ({rels_name} if extra_media else set())
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w") as z:
-            for name, (info, blob) in self._entries.items():
-                if name in skip:
-                    continue
-                z.writestr(_zinfo(name), blob)
+            self._copy_entries(z, skip)
             z.writestr(_zinfo("word/document.xml"), document.encode("utf-8"))
             if extra_media:
                 z.writestr(_zinfo(rels_name), rels.encode("utf-8"))
