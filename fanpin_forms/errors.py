@@ -55,7 +55,7 @@ class Code(str, Enum):
     COUNTY_AMBIGUOUS = "安装了多个县级插件（{known}），请用 --county 或环境变量 FANPIN_FORMS_COUNTY 选择一个"
     COUNTY_UNKNOWN = "没有名为「{county}」的县级插件{hint}；已安装：{known}"
     COUNTY_DUPLICATE = "县级插件编号「{county}」被 {first} 和 {second} 重复注册"
-    POLICY_NO_BASELINE = "{county}的政策表中没有 {year} 年的监测收入基准线（已有年份：{known}）"
+    POLICY_NO_BASELINE = "{county}的政策表中没有 {year} 年的监测收入基准线（已有年份：{known}）；可用 --year 指定已有的年份，或在县级插件中补充该年的基准线"
 
     # --- data files (DATA_*) -------------------------------------------------
     DATA_FILE_MISSING = "找不到数据文件：{path}"
