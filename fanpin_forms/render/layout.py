@@ -18,7 +18,7 @@ from . import names as N
 
 PAPER_CM = {"A4": (21.0, 29.7), "A3": (29.7, 42.0), "A5": (14.8, 21.0), "B5": (17.6, 25.0),
             "16K": (18.4, 26.0), "LETTER": (21.59, 27.94)}
-MARGIN_TOP, MARGIN_BOTTOM, MARGIN_LEFT, MARGIN_RIGHT = 2.3, 1.8, 2.5, 2.0  # cm
+MARGIN_TOP, MARGIN_BOTTOM, MARGIN_LEFT, MARGIN_RIGHT = 2.3, 1.5, 2.5, 2.0  # cm
 BODY_PT = 12.0
 MIN_FACTOR = 0.6
 #: printed width of one tick box plus its circled number, in full-width characters
