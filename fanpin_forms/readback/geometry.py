@@ -169,16 +169,26 @@ def _stages_in_order(form: FormSpec) -> list:
 def page_geometry(page, form: FormSpec, county_values: dict[str, str] | None = None) -> PageGeometry:
     """Geometry of one pdfplumber page of ``form`` (a blank or a filled print)."""
     text = _Text(page.chars)
-    # tick boxes: ☐/☑ glyphs, each followed by its circled numeral
+    # tick boxes: ☐/☑ glyphs, each followed by its circled numeral (which may have wrapped
+    # onto the next line: annex 1's "☐④☐" + "⑤☐⑥…")
+    flat = [c for row in text.rows for c in row]
     glyphs = []
-    for row in text.rows:
-        for i, c in enumerate(row):
-            if c["text"] in (BOX_EMPTY, BOX_TICKED) and i + 1 < len(row) and row[i + 1]["text"] in CIRCLED:
-                glyphs.append((c, CIRCLED.index(row[i + 1]["text"])))
+    for i, c in enumerate(flat):
+        if c["text"] in (BOX_EMPTY, BOX_TICKED) and i + 1 < len(flat) and flat[i + 1]["text"] in CIRCLED:
+            glyphs.append((c, CIRCLED.index(flat[i + 1]["text"])))
+    # pair glyphs with the spec's boxes by code number, in order (a glyph the spec does
+    # not expect is skipped rather than shifting every box after it)
     boxes = []
-    for (stage, key, no), (glyph, printed_no) in zip(_box_sequence(form), glyphs):
-        if printed_no != no:  # the layout differs from the spec: trust the page, but keep the field
-            no = printed_no
+    seq = _box_sequence(form)
+    k = 0
+    for glyph, printed_no in glyphs:
+        j = k
+        while j < len(seq) and seq[j][2] != printed_no:
+            j += 1
+        if j == len(seq):
+            continue
+        stage, key, no = seq[j]
+        k = j + 1
         boxes.append(TickBox(stage, key, no, _span([glyph]), glyph["text"] == BOX_TICKED))
 
     right = _table_right(page)

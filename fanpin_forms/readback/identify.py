@@ -9,12 +9,13 @@ title (text layer first, then OCR) and flagged for review.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
-from ..errors import ReadBackError
+from ..errors import Code, ReadBackError
 from ..render.qr import MAGIC, Payload, decode_payload, parse_ident_text
 
 
@@ -46,28 +47,60 @@ def _ours(codes) -> list:
 def read_qr(image: Image.Image) -> tuple[Payload | None, int, tuple, str]:
     """Find our QR code. Returns (payload, rotation to apply, corners after rotation, note).
 
-    Tries the whole page, then each corner enlarged (a 100–150 dpi scan makes the
-    code's modules tiny)."""
+    ``corners`` are the symbol's outer corners (TL, TR, BR, BL of the code itself) in
+    the image turned upright by :func:`upright`. Tries the whole page, then each
+    quarter enlarged (a 100–150 dpi scan makes the code's modules tiny)."""
     gray = np.asarray(image.convert("L"))
+    h, w = gray.shape
     codes = _ours(_qr_codes(gray))
+    scale, offset = 1.0, (0, 0)
     if not codes:
-        h, w = gray.shape
         for y0, x0 in ((0, w // 2), (0, 0), (h // 2, 0), (h // 2, w // 2)):
             crop = Image.fromarray(gray[y0:y0 + h // 2, x0:x0 + w // 2])
             crop = crop.resize((crop.width * 2, crop.height * 2), Image.Resampling.LANCZOS)
             codes = _ours(_qr_codes(np.asarray(crop)))
             if codes:
+                scale, offset = 0.5, (x0, y0)
                 break
     if not codes:
         return None, 0, (), ""
     code = codes[0]
-    note = ""
     try:
         payload = decode_payload(code.text)
     except ReadBackError as exc:
         return None, 0, (), str(exc.problems[0])
     rotation = _rotation_from_orientation(code.orientation)
-    return payload, rotation, (), note
+    pos = code.position
+    points = [(p.x * scale + offset[0], p.y * scale + offset[1])
+              for p in (pos.top_left, pos.top_right, pos.bottom_right, pos.bottom_left)]
+    corners = tuple(_turn_point(x, y, w, h, rotation) for x, y in points)
+    return payload, rotation, corners, ""
+
+
+def read_qr_pictures(pictures: list[Image.Image]) -> Payload | None:
+    """Our QR code among the pictures placed on a text page (no rendering needed)."""
+    for pic in pictures:
+        gray = np.asarray(pic.convert("L"))
+        if gray.size == 0:
+            continue
+        codes = _ours(_qr_codes(gray))
+        for code in codes:
+            try:
+                return decode_payload(code.text)
+            except ReadBackError:
+                continue
+    return None
+
+
+def _turn_point(x: float, y: float, w: int, h: int, rotation: int) -> tuple[float, float]:
+    """Where (x, y) of a w×h image lands after ``image.rotate(rotation, expand=True)``."""
+    if rotation == 90:
+        return (y, w - x)
+    if rotation == 180:
+        return (w - x, h - y)
+    if rotation == 270:
+        return (h - y, x)
+    return (x, y)
 
 
 def _rotation_from_orientation(orientation: int) -> int:
@@ -85,11 +118,24 @@ def identify_by_text(lines: list[str], titles: dict[str, str]) -> Identity | Non
     """From text lines (a text layer, or OCR of the page's top): the printed id
     line gives everything; a form title gives the form only."""
     for line in lines:
-        payload = parse_ident_text(line)
+        payload = find_ident_text(line)
         if payload is not None:
-            return Identity(payload, "text", 0, payload.form_id, note="二维码无法识读，已按页面上印的表单编号识别")
+            return Identity(payload, "text", 0, payload.form_id, note=Code.READ_ID_FROM_TEXT.format())
     joined = "".join("".join(lines).split())
     for form_id, title in titles.items():
         if title and title in joined:
-            return Identity(None, "title", 0, form_id, note="二维码无法识读，只能按标题识别表单，无法确定是哪一户")
+            return Identity(None, "title", 0, form_id, note=Code.READ_ID_FROM_TITLE.format())
+    return None
+
+
+_IDENT_START = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*\s*[·・•]")
+
+
+def find_ident_text(text: str) -> Payload | None:
+    """The printed id line anywhere in ``text`` (it shares a line with "附件2" in text layers)."""
+    text = text.replace("・", "·").replace("•", "·")
+    for m in _IDENT_START.finditer(text):
+        payload = parse_ident_text(text[m.start():].split("\n", 1)[0].split("\r", 1)[0])
+        if payload is not None:
+            return payload
     return None

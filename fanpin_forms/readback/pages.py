@@ -1,15 +1,27 @@
-"""Returned paper in: files and folders → pages, one at a time.
+"""Returned paper in: files and folders → pages, one at a time, nothing rendered early.
 
 PDFs (with or without a text layer) are opened with pdfium; images (PNG, JPEG,
 TIFF, multi-page TIFF too) with Pillow. A file that cannot be read (corrupt,
 encrypted, empty) becomes one :class:`FileFailure` and the other files go on.
-Pages are produced lazily, so a 500-page PDF never sits in memory whole.
+
+A :class:`Page` renders its image only when someone asks for it: a PDF exported
+from the DOCX is read from its text layer and never rasterised (that is what makes
+text-layer PDFs fast), and a 500-page PDF never sits in memory whole. Scanned PDF
+pages are rendered at the resolution of the scan they carry (capped), not at a
+fixed one, so a 150 dpi scan is not blown up and a 300 dpi one not blurred.
+
+Page kinds:
+
+* ``text``: a real text layer and no page-sized picture (exported from the DOCX);
+* ``searchable``: a page-sized scan with an OCR text layer on top (some copiers);
+* ``image``: a scan without text, or an image file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageOps
@@ -21,108 +33,262 @@ PDF_SUFFIXES = {".pdf"}
 #: a PDF page with at least this many characters of text is read from its text layer
 MIN_TEXT_CHARS = 40
 DEFAULT_DPI = 200
+#: scans are rendered at their own resolution, within these bounds
+MIN_DPI, MAX_DPI = 100, 300
+#: a picture covering this share of the page makes it a scan
+SCAN_AREA = 0.5
+#: Pillow refuses bigger images by default ("decompression bomb"); a 600 dpi A3 scan is ~70 Mpx
+Image.MAX_IMAGE_PIXELS = 200_000_000
 
 
-@dataclass
 class Page:
-    """One page of returned paper."""
+    """One page of returned paper. ``image`` is rendered (or decoded) on first use."""
 
-    source: str  # the file, as given by the user
-    number: int  # 1-based page (or frame) within the file
-    image: Image.Image  # RGB, upright as scanned (not yet rotated)
-    dpi: float
-    text_layer: bool = False  # the PDF page carries real text (exported from the DOCX, or a searchable scan)
-    pdf_path: Path | None = None  # for text-layer pages: where pdfplumber can read it
-    meta: dict = field(default_factory=dict)
+    def __init__(self, source: str, number: int, image: Image.Image | None = None, dpi: float = DEFAULT_DPI,
+                 text_layer: bool = False, pdf_path: Path | None = None, meta: dict | None = None, *,
+                 kind: str | None = None, loader: Callable[[], Image.Image] | None = None,
+                 text_loader: Callable[[], str] | None = None,
+                 qr_loader: Callable[[], list[Image.Image]] | None = None, size: tuple[float, float] | None = None):
+        self.source = source
+        self.number = number
+        self._image = image
+        self._loader = loader
+        self.dpi = float(dpi)
+        self.text_layer = text_layer
+        self.pdf_path = pdf_path
+        self.meta = meta or {}
+        self.kind = kind or ("text" if text_layer else "image")
+        self._text_loader = text_loader
+        self._text: str | None = None
+        self._qr_loader = qr_loader
+        self.size = size  # page size in points (PDF pages)
+
+    @property
+    def image(self) -> Image.Image:
+        """The page as an RGB image, upright as scanned (not yet rotated)."""
+        if self._image is None:
+            if self._loader is None:
+                raise ValueError("page has no image")
+            self._image = self._loader()
+        return self._image
+
+    @property
+    def rendered(self) -> bool:
+        return self._image is not None
+
+    def text(self) -> str:
+        """The page's text layer in reading order ("" for images and scans without text)."""
+        if self._text is None:
+            self._text = self._text_loader() if self._text_loader and self.text_layer else ""
+        return self._text
+
+    def embedded_images(self) -> list[Image.Image]:
+        """Small pictures placed on a text page (the QR code is one of them)."""
+        return self._qr_loader() if self._qr_loader else []
 
     @property
     def where(self) -> str:
         return f"{self.source} 第{self.number}页"
 
+    def __repr__(self) -> str:
+        return f"Page({self.source!r}, {self.number}, kind={self.kind!r}, dpi={self.dpi:.0f})"
+
 
 @dataclass
 class FileFailure:
-    """A whole file that could not be read; the run goes on without it."""
+    """A whole file (or one page of it) that could not be read; the run goes on without it."""
 
     source: str
     problem: Problem
+    page: int | None = None
 
 
 def collect_files(inputs: Iterable[Path]) -> tuple[list[Path], list[FileFailure]]:
     """Expand folders (recursively, sorted) to the files we can read."""
     files: list[Path] = []
     failures: list[FileFailure] = []
+    readable = IMAGE_SUFFIXES | PDF_SUFFIXES
     for path in inputs:
         path = Path(path)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES | PDF_SUFFIXES))
+            files.extend(sorted(p for p in path.rglob("*")
+                                if p.is_file() and p.suffix.lower() in readable and not p.name.startswith(".")))
         elif not path.exists():
             failures.append(FileFailure(str(path), Problem(Code.READ_FILE_MISSING, {"path": str(path)})))
-        elif path.suffix.lower() not in IMAGE_SUFFIXES | PDF_SUFFIXES:
+        elif path.suffix.lower() not in readable:
             failures.append(FileFailure(str(path), Problem(Code.READ_FILE_TYPE, {"suffix": path.suffix or "（无）"})))
         else:
             files.append(path)
     return files, failures
 
 
-def iter_pages(path: Path, *, dpi: int = DEFAULT_DPI) -> Iterator[Page | FileFailure]:
-    """Every page of one file; a FileFailure (and nothing more) if it cannot be read.
+# --- open files, kept open per process -----------------------------------------------------
 
-    A failure on a later page of a PDF is reported for that page and the rest go on."""
+_OPEN: OrderedDict[tuple[str, float], object] = OrderedDict()
+_KEEP_OPEN = 2
+
+
+def _open_pdf(path: Path):
+    """A pdfium document, cached (a worker reads many pages of the same file)."""
+    import pypdfium2 as pdfium
+
+    key = (str(path), path.stat().st_mtime)
+    doc = _OPEN.get(key)
+    if doc is not None:
+        _OPEN.move_to_end(key)
+        return doc
+    doc = pdfium.PdfDocument(str(path))
+    _OPEN[key] = doc
+    while len(_OPEN) > _KEEP_OPEN:
+        _, old = _OPEN.popitem(last=False)
+        try:
+            old.close()
+        except Exception:  # noqa: BLE001 - closing a stale handle must never fail a run
+            pass
+    return doc
+
+
+def close_all() -> None:
+    while _OPEN:
+        _, doc = _OPEN.popitem()
+        try:
+            doc.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _pdf_failure(source: str, exc: Exception) -> FileFailure:
+    text = str(exc).lower()
+    if "password" in text:
+        return FileFailure(source, Problem(Code.READ_PDF_ENCRYPTED, {}))
+    return FileFailure(source, Problem(Code.READ_FILE_UNREADABLE, {"why": "PDF 文件已损坏或不完整"}))
+
+
+def page_count(path: Path) -> int | FileFailure:
+    """How many pages (frames) a file has, or why it cannot be read. Opens, renders nothing."""
     source = str(path)
     try:
         size = path.stat().st_size
     except OSError as exc:
-        yield FileFailure(source, Problem(Code.READ_FILE_UNREADABLE, {"why": exc.strerror or str(exc)}))
-        return
+        return FileFailure(source, Problem(Code.READ_FILE_UNREADABLE, {"why": exc.strerror or str(exc)}))
     if size == 0:
-        yield FileFailure(source, Problem(Code.READ_FILE_EMPTY, {}))
-        return
+        return FileFailure(source, Problem(Code.READ_FILE_EMPTY, {}))
     if path.suffix.lower() in PDF_SUFFIXES:
-        yield from _pdf_pages(path, source, dpi)
-    else:
-        yield from _image_pages(path, source)
-
-
-def _pdf_pages(path: Path, source: str, dpi: int) -> Iterator[Page | FileFailure]:
-    import pypdfium2 as pdfium
-
+        try:
+            n = len(_open_pdf(path))
+        except Exception as exc:  # pdfium raises PdfiumError; anything else is a broken file too
+            return _pdf_failure(source, exc)
+        if n == 0:
+            return FileFailure(source, Problem(Code.READ_FILE_UNREADABLE, {"why": "PDF 文件中没有任何页面"}))
+        return n
     try:
-        pdf = pdfium.PdfDocument(str(path))
-    except pdfium.PdfiumError as exc:
-        text = str(exc).lower()
-        code = Code.READ_PDF_ENCRYPTED if "password" in text else Code.READ_FILE_UNREADABLE
-        yield FileFailure(source, Problem(code, {"why": "PDF 文件已损坏或不完整"}))
+        with Image.open(path) as img:
+            return max(1, int(getattr(img, "n_frames", 1)))
+    except Exception as exc:  # Pillow raises many types for broken files
+        return FileFailure(source, Problem(Code.READ_FILE_UNREADABLE, {"why": f"无法识别的图片（{type(exc).__name__}）"}))
+
+
+def load_page(path: Path, number: int, *, source: str | None = None) -> Page | FileFailure:
+    """Page ``number`` (1-based) of a file, lazily rendered."""
+    source = source or str(path)
+    if path.suffix.lower() in PDF_SUFFIXES:
+        return _pdf_page(path, source, number)
+    return _image_page(path, source, number)
+
+
+def iter_pages(path: Path, *, dpi: int | None = None) -> Iterator[Page | FileFailure]:
+    """Every page of one file; a FileFailure (and nothing more) if it cannot be read.
+
+    A failure on a later page of a PDF is reported for that page and the rest go on."""
+    n = page_count(path)
+    if isinstance(n, FileFailure):
+        yield n
         return
+    for i in range(1, n + 1):
+        page = load_page(path, i)
+        if dpi and isinstance(page, Page) and page.kind != "image":
+            page.dpi = float(dpi)
+        yield page
+
+
+def _pdf_page(path: Path, source: str, number: int) -> Page | FileFailure:
+    import pypdfium2.raw as pdfium_c
+
     try:
-        for i in range(len(pdf)):
+        doc = _open_pdf(path)
+        page = doc[number - 1]
+        width, height = page.get_size()
+        textpage = page.get_textpage()
+        chars = textpage.count_chars()
+        images = list(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2))
+    except Exception as exc:
+        return FileFailure(source, Problem(Code.READ_FILE_UNREADABLE, {"why": _short(exc)}), page=number)
+
+    big, small = None, []
+    for obj in images:
+        try:
+            left, bottom, right, top = obj.get_bounds()
+        except Exception:  # noqa: BLE001 - an odd object is simply not a scan
+            continue
+        area = max(0.0, right - left) * max(0.0, top - bottom)
+        if area >= SCAN_AREA * width * height:
+            if big is None or area > big[1]:
+                big = (obj, area, right - left)
+        else:
+            small.append(obj)
+    dpi = float(DEFAULT_DPI)
+    if big is not None:
+        try:
+            px_w, _ = big[0].get_px_size()
+            native = px_w / (big[2] / 72.0) if big[2] > 0 else DEFAULT_DPI
+            dpi = float(min(MAX_DPI, max(MIN_DPI, round(native))))
+        except Exception:  # noqa: BLE001
+            pass
+    text_layer = chars >= MIN_TEXT_CHARS
+    kind = "image" if not text_layer else ("searchable" if big is not None else "text")
+    has_pictures = bool(small) if kind == "text" else False
+
+    def render() -> Image.Image:
+        return page.render(scale=dpi / 72.0).to_pil().convert("RGB")
+
+    def text() -> str:
+        return textpage.get_text_range()
+
+    def pictures() -> list[Image.Image]:
+        out = []
+        for obj in small:
             try:
-                page = pdf[i]
-                textpage = page.get_textpage()
-                chars = textpage.count_chars()
-                image = page.render(scale=dpi / 72).to_pil().convert("RGB")
-                yield Page(source, i + 1, image, dpi, text_layer=chars >= MIN_TEXT_CHARS,
-                           pdf_path=path if chars >= MIN_TEXT_CHARS else None)
-            except pdfium.PdfiumError as exc:
-                yield FileFailure(f"{source} 第{i + 1}页", Problem(Code.READ_FILE_UNREADABLE, {"why": str(exc)}))
-    finally:
-        pdf.close()
+                out.append(obj.get_bitmap(render=False).to_pil())
+            except Exception:  # noqa: BLE001 - an undecodable picture is just not our QR
+                continue
+        return out
+
+    return Page(source, number, None, dpi, text_layer, path if text_layer else None,
+                {"pictures": len(small), "has_pictures": has_pictures}, kind=kind, loader=render, text_loader=text,
+                qr_loader=pictures, size=(float(width), float(height)))
 
 
-def _image_pages(path: Path, source: str) -> Iterator[Page | FileFailure]:
+def _image_page(path: Path, source: str, number: int) -> Page | FileFailure:
     try:
         img = Image.open(path)
-        img.load()
-    except Exception as exc:  # Pillow raises many types for broken files
-        yield FileFailure(source, Problem(Code.READ_FILE_UNREADABLE, {"why": f"无法识别的图片（{type(exc).__name__}）"}))
-        return
-    frames = getattr(img, "n_frames", 1)
-    for i in range(frames):
-        try:
-            img.seek(i)
-            frame = ImageOps.exif_transpose(img.convert("RGB"))
-        except Exception as exc:
-            yield FileFailure(f"{source} 第{i + 1}页", Problem(Code.READ_FILE_UNREADABLE, {"why": type(exc).__name__}))
-            continue
+        if number > 1:
+            img.seek(number - 1)
         dpi = img.info.get("dpi", (DEFAULT_DPI, DEFAULT_DPI))[0] or DEFAULT_DPI
-        yield Page(source, i + 1, frame, float(dpi))
+    except Exception as exc:
+        return FileFailure(source, Problem(Code.READ_FILE_UNREADABLE, {"why": f"无法识别的图片（{type(exc).__name__}）"}),
+                           page=number)
+
+    def load() -> Image.Image:
+        try:
+            img.load()
+            return ImageOps.exif_transpose(img.convert("RGB"))
+        finally:
+            img.close()
+
+    return Page(source, number, None, float(dpi), kind="image", loader=load)
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) < 200 else text[:197] + "…"
+
