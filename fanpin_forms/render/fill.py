@@ -30,7 +30,7 @@ import re
 import secrets
 import tempfile
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ IMAGE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships
 #: batches smaller than this are written in-process (a pool costs ~0.1 s to start)
 POOL_THRESHOLD = 48
 CHUNK = 16
+IN_FLIGHT = 3  # chunks queued per worker: keeps both cores busy without holding the whole batch
 
 _DOCPR_ID = re.compile(r'(<wp:docPr\b[^>]*?\bid=")(\d+)(")')
 _LISTING_CHARS = re.compile(r"<w:t(?: [^>]*)?>[^<]*[\t\a\f\n]")
@@ -497,34 +498,61 @@ def _pool_context():
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
-def render_many(compiled: CompiledTemplate, jobs: Sequence[tuple[Path, dict[str, Any]]], *, workers: int | None = None,
-                progress: Callable[[int], None] | None = None) -> None:
-    """Write every (path, context); a process pool when the batch is big and workers > 1."""
+def render_many(compiled: CompiledTemplate, jobs: Iterable[tuple[Path, dict[str, Any]]], *, total: int | None = None,
+                workers: int | None = None, progress: Callable[[int], None] | None = None) -> None:
+    """Write every (path, context); a process pool when the batch is big and workers > 1.
+
+    ``jobs`` may be a generator: contexts are made as the pool asks for them, with at
+    most a few chunks in flight, so memory does not grow with the batch."""
     workers = (os.cpu_count() or 1) if workers is None else max(1, int(workers))
+    total = len(jobs) if total is None and isinstance(jobs, Sized) else total
     token = "-" + secrets.token_hex(4)
-    folders = {Path(p).parent for p, _ in jobs}
+    folders: set[Path] = set()
+
+    def chunks() -> Iterator[list[tuple[str, dict[str, Any]]]]:
+        chunk: list[tuple[str, dict[str, Any]]] = []
+        for path, ctx in jobs:
+            folders.add(Path(path).parent)
+            chunk.append((str(path), ctx))
+            if len(chunk) == CHUNK:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
     try:
-        if workers <= 1 or len(jobs) < POOL_THRESHOLD:
-            for path, ctx in jobs:
-                write_atomic(Path(path), compiled.render_bytes(ctx), token=token)
-                if progress:
-                    progress(1)
+        if workers <= 1 or (total or 0) < POOL_THRESHOLD:
+            for chunk in chunks():
+                for path, ctx in chunk:
+                    write_atomic(Path(path), compiled.render_bytes(ctx), token=token)
+                    if progress:
+                        progress(1)
             return
-        chunks = [[(str(p), c) for p, c in jobs[i:i + CHUNK]] for i in range(0, len(jobs), CHUNK)]
         mp = _pool_context()
         forked = mp.get_start_method() == "fork"
         if forked:
             _WORKER["t"] = compiled  # the children inherit it: no pickling, no recompiling
-        with cf.ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=mp, initializer=_init_worker,
+        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp, initializer=_init_worker,
                                     initargs=(None if forked else compiled.data, compiled.label, token)) as pool:
-            futures = [pool.submit(_render_chunk, chunk) for chunk in chunks]
-            try:
-                for fut in cf.as_completed(futures):
+            pending: set[cf.Future] = set()
+
+            def collect(wait_for: str) -> None:
+                nonlocal pending
+                done, pending = cf.wait(pending, return_when=wait_for)
+                for fut in done:
                     n = fut.result()
                     if progress:
                         progress(n)
+
+            try:
+                for chunk in chunks():
+                    if len(pending) >= IN_FLIGHT * workers:
+                        collect(cf.FIRST_COMPLETED)
+                    pending.add(pool.submit(_render_chunk, chunk))
+                while pending:
+                    collect(cf.FIRST_COMPLETED)
             except BaseException:
-                for f in futures:
+                for f in pending:
                     f.cancel()
                 raise
     except _PoolFailure as exc:
@@ -544,8 +572,8 @@ def fill_batch(form: FormSpec, records: Sequence, county, out_dir: Path | str, *
                template: Path | str | bytes | CompiledTemplate | None = None, types: dict | None = None) -> list[Path]:
     """Fill ``form`` once per record into ``out_dir``; returns the paths in record order.
 
-    Validates the name pattern and builds every context (which needs the county's
-    baseline for ``year``, default: this year) before writing anything."""
+    Validates the name pattern and the county's baseline for ``year`` (default: this
+    year) before writing anything; contexts are then made as the writers need them."""
     import datetime as dt
 
     from .context import record_context, record_ident
@@ -553,8 +581,7 @@ def fill_batch(form: FormSpec, records: Sequence, county, out_dir: Path | str, *
 
     year = dt.date.today().year if year is None else year
     names = file_names(form, records, name_pattern)
-    contexts = [record_context(form, r, county, year, record_ident(r, i + 1), types=types)
-                for i, r in enumerate(records)]
+    county.placeholders(year)  # raises POLICY_NO_BASELINE now rather than mid-batch
     compiled = compile_for(form, template)
     out = Path(out_dir)
     try:
@@ -562,7 +589,9 @@ def fill_batch(form: FormSpec, records: Sequence, county, out_dir: Path | str, *
     except OSError as exc:
         raise RenderError.of(Code.IO_WRITE, path=str(out), why=exc.strerror or exc) from exc
     paths = [out / name for name in names]
-    render_many(compiled, list(zip(paths, contexts)), workers=workers, progress=progress)
+    jobs = ((path, record_context(form, r, county, year, record_ident(r, i + 1), types=types))
+            for i, (path, r) in enumerate(zip(paths, records)))
+    render_many(compiled, jobs, total=len(paths), workers=workers, progress=progress)
     return paths
 
 

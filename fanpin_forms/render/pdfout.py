@@ -38,6 +38,7 @@ from .fill import CompiledTemplate, write_atomic
 
 #: forms per merged DOCX below which one soffice call is used
 MERGE_CHUNK_MIN = 40
+MERGE_PART_MAX = 500  # pages per LibreOffice run: bounds its memory on a 10,000-form batch
 
 
 def _chunks(items: Sequence, n: int) -> list[list]:
@@ -109,18 +110,23 @@ def merged_pdf(compiled: CompiledTemplate, contexts: Sequence[dict[str, Any]], o
         return _merged_pdf_slow(compiled, contexts, out, workers=workers, label=label)
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".fanpin-merge-", dir=out.parent))
+    cpus = workers or os.cpu_count() or 1
+    parts = max(_workers(len(contexts), MERGE_CHUNK_MIN, workers), math.ceil(len(contexts) / MERGE_PART_MAX))
+    chunks = _chunks(contexts, parts)
+
+    def convert(k: int, chunk: list) -> Path:
+        doc = work / f"part{k:03d}.docx"
+        write_atomic(doc, compiled.render_merged(chunk))
+        pdf = docx_to_pdf([doc], work, timeout=60 + 0.5 * len(chunk))[0]
+        doc.unlink()
+        if page_count(pdf) != len(chunk):
+            _report_spills(pdf, chunk, label)
+        return pdf
+
     try:
-        n = _workers(len(contexts), MERGE_CHUNK_MIN, workers)
-        chunks = _chunks(contexts, n)
-        docs = []
-        for k, chunk in enumerate(chunks):
-            doc = work / f"part{k:02d}.docx"
-            write_atomic(doc, compiled.render_merged(chunk))
-            docs.append(doc)
-        pdfs = [r[0] for r in _parallel([lambda d=d: docx_to_pdf([d], work) for d in docs])]
-        for pdf, chunk in zip(pdfs, chunks):
-            if page_count(pdf) != len(chunk):
-                _report_spills(pdf, chunk, label)
+        pdfs: list[Path] = []
+        for wave in range(0, len(chunks), cpus):  # one soffice per core at a time
+            pdfs += _parallel([lambda k=k: convert(k, chunks[k]) for k in range(wave, min(wave + cpus, len(chunks)))])
         merge_pdfs(pdfs, out)
         return out
     finally:
