@@ -39,7 +39,9 @@ def test_filled_values_ticks_and_reason(app, annex2_records):
     assert ctx["v_head_name"] == "张三&李四" and ctx["f_head_name"].strip() == "张三&李四"
     assert ctx["v_id_number"] == "430621198001010018"
     assert ctx["v_sanbaozhang"] == "①、③"
-    assert ctx["v_risk_types"] == "⑥、⑭（房屋倒塌）"  # ⑭其他 shows its reason
+    assert ctx["v_risk_types"] == "⑥、⑭"
+    # ⑭其他's reason is printed right after its box, so a long reason never moves the boxes
+    assert ctx["r_risk_types_14"] == "（房屋倒塌）"
     assert [ctx[f"x_sanbaozhang_{n}"] for n in range(1, 6)] == [BOX_TICKED, BOX_EMPTY, BOX_TICKED, BOX_EMPTY,
                                                                  BOX_EMPTY]
     assert ctx["x_risk_types_6"] == ctx["x_risk_types_14"] == BOX_TICKED and ctx["x_risk_types_7"] == BOX_EMPTY
@@ -56,6 +58,19 @@ def test_no_personal_data_in_page_id(app, annex2_records):
         ctx = ctx_of(app, "annex2", record, record_ident(record))
         for secret in (record.values["id_number"], record.values.get("phone") or "—", record.values["head_name"]):
             assert secret not in ctx["qr_payload"] and secret not in ctx["ident_text"]
+
+
+def test_long_code_lists_keep_the_boxes_in_place(app, tmp_path):
+    """All five 三保障 codes do not fit an 8-character blank with separators: printed
+    without them, the blank keeps its width and the tick boxes stay where the reader
+    expects them."""
+    from .test_render_samples import HOUSEHOLDS
+
+    rows = [dict(HOUSEHOLDS[1], 三保障="①②③④⑤")]
+    (record,) = load(app, "annex2", tmp_path, rows)
+    ctx = ctx_of(app, "annex2", record, record_ident(record))
+    blanks = [v for k, v in ctx.items() if k.startswith("f_") and "①" in str(v)]
+    assert blanks and all("①②③④⑤" in v and "、" not in v for v in blanks)
 
 
 def test_padding_keeps_blank_width():

@@ -62,10 +62,10 @@ def test_official_wording_and_one_tag_per_blank(app, built, form_id):
     tags = set(re.findall(r"\{\{ ([a-z0-9_]+) \}\}", text))
     assert tags <= set(printed_widths(form)) | {N.IDENT_VAR, "v_policy__baseline"} | {
         N.tick_var(f.key, c.no) for f in form.fields if f.type.endswith("choice")
-        for lid in f.code_lists for c in form.code_lists[lid].codes}
+        for lid in f.code_lists for c in form.code_lists[lid].codes} | {N.reason_var("risk_types", 14)}
     assert "{{ f_head_name }}" in text and "{{ ident_text }}" in text
-    # choice blanks are followed by their codes as tick boxes
-    assert "{{ x_risk_types_6 }}⑥" in text and "{{ x_risk_types_14 }}⑭" in text
+    # choice blanks are followed by their codes as tick boxes; ⑭其他's reason follows its box
+    assert "{{ x_risk_types_6 }}⑥" in text and "{{ x_risk_types_14 }}⑭{{ r_risk_types_14 }}" in text
 
 
 def test_annex2_layout_matches_the_notice(built):

@@ -104,6 +104,11 @@ def _plan(form: FormSpec) -> list[_Blank]:
     return out
 
 
+def _all_choices(form: FormSpec, names: tuple[str, ...]) -> bool:
+    fields = [form.field(Ref.root_of(n)) for n in names]
+    return all(f is not None and f.type in ("choice", "multi_choice") for f in fields)
+
+
 def _is_address_part(form: FormSpec, names: tuple[str, ...]) -> bool:
     if len(names) != 1 or Ref.part_of(names[0]) is None:
         return False
@@ -125,15 +130,14 @@ class _Values:
             return ""
         ftype = self.types.get(f.type)
         text = ftype.display(value, f) if ftype else str(value)
-        reason_key = f.params.get("reason_field")
-        if reason_key and f.type in ("choice", "multi_choice"):
-            reason = self.values.get(reason_key)
-            if reason:
-                nos = value if isinstance(value, tuple) else (value,)
-                for code in self.form.all_codes():
-                    if code.needs_reason and code.no in nos and code.mark in text:
-                        text = text.replace(code.mark, f"{code.mark}（{clean(str(reason))}）", 1)
         return clean(text)
+
+    def reason_text(self, f: Field, no: int) -> str:
+        """"（reason）" after the box of a chosen code that needs one (⑭ 其他), else ""."""
+        value = self.values.get(f.key)
+        chosen = value if isinstance(value, (tuple, list)) else (value,)
+        reason = self.values.get(f.params.get("reason_field") or "")
+        return f"（{clean(str(reason))}）" if reason and no in chosen else ""
 
     def name_text(self, name: str) -> str:
         root, part = Ref.root_of(name), Ref.part_of(name)
@@ -186,6 +190,8 @@ def record_context(form: FormSpec, record: Record | None, county: County, year: 
             continue
         if blank.address_part:
             value = strip_address_suffix(value, blank.following)
+        elif text_width(value) > blank.width and _all_choices(form, blank.names):
+            value = value.replace("、", "")  # ①②③④⑤: the tick boxes after the blank must not move
         ctx[blank.var] = pad(value, blank.width)
 
     # tick boxes of every choice field
@@ -198,6 +204,8 @@ def record_context(form: FormSpec, record: Record | None, county: County, year: 
             cl = form.code_lists.get(lid)
             for code in cl.codes if cl else ():
                 ctx[N.tick_var(f.key, code.no)] = N.BOX_TICKED if code.no in chosen else N.BOX_EMPTY
+                if code.needs_reason and f.params.get("reason_field"):
+                    ctx[N.reason_var(f.key, code.no)] = vals.reason_text(f, code.no)
 
     # table fields: rows of printed cells, padded with empty rows to the printed size
     for f in form.fields:

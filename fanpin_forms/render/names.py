@@ -56,6 +56,11 @@ def tick_var(field_key: str, no: int) -> str:
     return f"x_{field_key}_{no}"
 
 
+def reason_var(field_key: str, no: int) -> str:
+    """The written reason printed right after a code's box (⑭ 其他: "（房屋倒塌）")."""
+    return f"r_{field_key}_{no}"
+
+
 def table_var(field_key: str) -> str:
     return "t_" + field_key
 

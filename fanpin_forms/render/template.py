@@ -65,6 +65,7 @@ QR_TOP_CM = 0.3  # from the top edge of the page, inside the top margin
 STAGE_TITLE_CM = 3.0
 STAGE_TITLE_CHARS = 6  # characters per line in the stage-title column
 COMPACT_STAGES = 5  # from this many stages on, a single signer and the date share a line (annex 3)
+YEAR_ROOM_CHARS = 5  # blank room needed before 年 for a handwritten year when they share a line
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,9 @@ def add_printed(par, form: FormSpec, text: str, style: Style = BODY, *, capacity
                 for code in cl.codes if cl else ():
                     add_run(par, tag(N.tick_var(f.key, code.no)), style, latin=N.BOX_FONT, east=N.BOX_FONT)
                     add_run(par, code.mark, style)
+                    if code.needs_reason and f.params.get("reason_field"):
+                        # after the box, not in the blank: a long reason must not move the boxes
+                        add_run(par, tag(N.reason_var(f.key, code.no)), style)
     return broken
 
 
@@ -381,7 +385,8 @@ def add_stage_content(cell_or_doc, form: FormSpec, stage: Stage, *, width_cm: fl
             paragraph_format(par, align=WD_ALIGN_PARAGRAPH.RIGHT, right_chars=2, before=14, line=line)
             add_run(par, DATE_LINE, BODY)
         return
-    same_line = compact and stage.date and len(stage.signers) == 1
+    same_line = (compact and stage.date and len(stage.signers) == 1 and "盖章" not in stage.signers[0].marks
+                 and capacity - 2 - _printed_width(form, stage.signers[0].printed) - len(DATE_LINE) >= YEAR_ROOM_CHARS)
     base_indent = max(0.0, min(11.0, capacity - 22))
     for signer in stage.signers:
         par = new_paragraph()
