@@ -17,7 +17,7 @@ import click
 from .. import __version__
 from ..app import ENV_COUNTY, App
 from ..errors import FanpinError
-from . import cases, forms, render
+from . import cases, forms, readback, render
 from .base import FanpinCommand, FanpinGroup, echo_problems, format_problems, pass_app
 
 
@@ -41,7 +41,7 @@ def _make_app() -> App:
         raise click.ClickException(format_problems(exc.problems)) from None
 
 
-for _module in (forms, render, cases):
+for _module in (forms, render, cases, readback):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

@@ -139,3 +139,37 @@ def find_ident_text(text: str) -> Payload | None:
         if payload is not None:
             return payload
     return None
+
+
+#: share of the page height OCR'd when looking for the title and the id line
+TOP_STRIP = 0.18
+#: OCR works on the strip scaled to about this width (≈150 dpi for A4)
+STRIP_WIDTH = 1240
+
+
+def identify_by_ocr(image: Image.Image, titles: dict[str, str]) -> Identity | None:
+    """OCR the top strip of the page in each of the four orientations (upright first,
+    then upside down, then the two sideways ones): the id line or a title."""
+    from . import ocr
+
+    for rotation in (0, 180, 90, 270):
+        turned = upright(image, rotation)
+        w, h = turned.size
+        strip = turned.crop((0, 0, w, max(1, int(h * TOP_STRIP))))
+        if strip.width > STRIP_WIDTH:
+            f = STRIP_WIDTH / strip.width
+            strip = strip.resize((STRIP_WIDTH, max(1, int(strip.height * f))), Image.Resampling.LANCZOS)
+        lines = ocr.read_block(strip)
+        found = identify_by_text([ln.text for ln in lines], titles)
+        if found is not None:
+            found.rotation = rotation
+            return found
+    return None
+
+
+def is_blank(image: Image.Image) -> bool:
+    """Nothing on the page (a blank sheet in the pile): almost no dark pixels."""
+    small = image.convert("L").resize((max(1, image.width // 8), max(1, image.height // 8)))
+    arr = np.asarray(small)
+    white = float(np.percentile(arr, 90)) if arr.size else 255.0
+    return float((arr < white * 0.6).mean()) < 0.002

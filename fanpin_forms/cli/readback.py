@@ -1,0 +1,109 @@
+"""Commands that read returned paper: ``fanpin parse`` and ``fanpin review apply``.
+
+The lead attaches them with ``cli.add_command(...)``; see :data:`COMMANDS`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+
+import click
+
+from ..app import App
+from .base import FanpinCommand, FanpinGroup, echo_problems, pass_app
+
+
+@contextlib.contextmanager
+def _progress():
+    """(on_start, update) for a progress bar on stderr when it is a terminal; else no-ops."""
+    state: dict = {}
+
+    def on_start(total: int) -> None:
+        if total and sys.stderr.isatty():
+            state["bar"] = click.progressbar(length=total, label="正在读取", file=sys.stderr)
+            state["bar"].__enter__()
+
+    def update(n: int) -> None:
+        if "bar" in state:
+            state["bar"].update(n)
+
+    try:
+        yield on_start, update
+    finally:
+        if "bar" in state:
+            state["bar"].__exit__(None, None, None)
+
+
+@click.command("parse", cls=FanpinCommand)
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="FILE_OR_FOLDER...")
+@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              metavar="RECORDS.jsonl", help="识别结果：每份表一行 JSON")
+@click.option("--review", "review_dir", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
+              help="把需要人工复核的内容（图片和 review.html）写到这个目录")
+@click.option("--data", "data", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+              help="打印时用的台账：核对表上印的内容与台账是否一致")
+@click.option("--sheet", help="台账的 Excel 工作表名称（默认第一个有数据的工作表）")
+@click.option("-j", "--workers", type=click.IntRange(min=1), default=None, help="并行进程数（默认：CPU 核数）")
+@pass_app
+def parse_cmd(app: App, inputs: tuple[Path, ...], out: Path, review_dir: Path | None, data: Path | None,
+              sheet: str | None, workers: int | None) -> None:
+    """读取回收的签字表（PDF 或图片，可以是文件夹）：识别是哪一户哪一页、勾选、签字盖章和日期。
+
+    有文件或页面读取失败时退出码为 1；只是有内容需要人工复核时退出码为 0。"""
+    from ..errors import Code, ReadBackError
+    from ..readback.read import parse_inputs
+    from ..readback.review import write_records
+
+    if out.suffix.lower() not in (".jsonl", ".json", ".ndjson"):
+        raise ReadBackError.of(Code.RENDER_BAD_OUTPUT, path=str(out), expected=".jsonl")
+    if data is not None and not data.is_file():
+        raise ReadBackError.of(Code.DATA_FILE_MISSING, path=str(data))
+    with _progress() as (on_start, update):
+        result = parse_inputs(app, list(inputs), data=data, review_dir=review_dir, workers=workers,
+                              progress=update, sheet=sheet, on_start=on_start)
+    write_records(out, result.records)
+    echo_problems(result.failures)
+    s = result.summary
+    click.echo(f"读取了 {s['files']} 个文件、{s['pages']} 页：识别 {s['recognised']} 页"
+               + (f"（其中 {s['flagged']} 页身份或对齐需核对）" if s["flagged"] else "")
+               + f"，不是本系统的表 {s['foreign']} 页，重复 {s['duplicates']} 页，失败 {s['failed']} 页。")
+    click.echo(f"共 {s['forms']} 份表，写入 {out}；{s['review']} 项需要人工复核"
+               + (f"，请打开 {result.review_html}" if result.review_html and s["review"] else "")
+               + "。")
+    if s["failed"]:
+        click.echo(f"有 {s['failed']} 页没能读取（原因见上），退出码为 1。", err=True)
+        sys.exit(1)
+
+
+@click.group("review", cls=FanpinGroup)
+def review() -> None:
+    """人工复核：把在 review.html 中填写的更正表应用到识别结果。"""
+
+
+@review.command("apply")
+@click.argument("corrections", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+                metavar="CORRECTIONS.csv|xlsx")
+@click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              metavar="RECORDS.jsonl", help="更正后的识别结果")
+@click.option("--records", "records_in", type=click.Path(path_type=Path, dir_okay=False), metavar="IN.jsonl",
+              help="要更正的识别结果（默认：-o 指定的文件本身）")
+@pass_app
+def review_apply(app: App, corrections: Path, out: Path, records_in: Path | None) -> None:
+    """应用更正表（列：条目编号、更正值），写出更正后的识别结果。有任何一行无效时不写出任何内容。"""
+    from ..readback.review import apply_corrections, read_corrections, read_records, write_records
+
+    source = records_in or out
+    records = read_records(source)
+    rows = read_corrections(corrections)
+    records, n = apply_corrections(app, records, rows, label=corrections.name)
+    write_records(out, records)
+    left = sum(len(r.get("needs_review", [])) for r in records)
+    click.echo(f"已应用 {n} 条更正，写入 {out}；还有 {left} 项待复核。")
+
+
+#: what the lead attaches to the root group
+COMMANDS = (parse_cmd, review)
+
+__all__ = ["COMMANDS", "parse_cmd", "review"]

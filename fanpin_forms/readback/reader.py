@@ -1,0 +1,128 @@
+"""One page in, one plain result out: which form it is and what is written on it.
+
+This is what a worker process runs for every page. It never raises: a page that
+cannot be processed comes back as ``status: failed`` with a catalogue problem, so
+one bad page never stops a run (and never shows a traceback).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import Code, FanpinError, Problem
+from .identify import (Identity, identify_by_ocr, identify_by_text, is_blank, read_qr, read_qr_pictures,
+                       upright)
+from .pages import Page
+from .images import png
+from .scanpage import PageReading, ReviewNote, read_scan
+
+#: confidence given to an identity read from the printed id line (text layer / OCR) or the title
+ID_TEXT_CONFIDENCE, ID_OCR_CONFIDENCE, ID_TITLE_CONFIDENCE = 0.9, 0.7, 0.3
+
+
+def titles(app) -> dict[str, str]:
+    return {f.id: f.title for f in app.forms.values() if getattr(f, "kind", "form") == "form"}
+
+
+def read_page(app, page: Page, *, crops: bool = False) -> dict[str, Any]:
+    base: dict[str, Any] = {"file": page.source, "page": page.number, "status": "failed", "form": None,
+                            "version": None, "ident": None, "page_no": 1, "pages": 1, "identified_by": None,
+                            "why": "", "problem": None, "reading": None}
+    try:
+        return _read(app, page, crops, base)
+    except FanpinError as exc:
+        problem = exc.problems[0]
+    except MemoryError:
+        problem = Problem(Code.READ_PAGE_FAILED, {"why": "内存不足（页面太大）"})
+    except Exception as exc:  # noqa: BLE001 - the boundary: one page must never stop the run
+        problem = Problem(Code.READ_PAGE_FAILED, {"why": f"{type(exc).__name__}: {exc}"[:300]})
+    base.update(status="failed", problem=problem, why=problem.message)
+    return base
+
+
+def _foreign(base: dict, why: str) -> dict:
+    base.update(status="foreign", why=Code.READ_FOREIGN.format(why=why))
+    return base
+
+
+def _known_form(app, form_id: str | None, version: str | None):
+    form = app.forms.get(form_id) if form_id else None
+    if form is None or getattr(form, "kind", "form") != "form" or (version is not None and version != form.version):
+        known = "、".join(f"{f.id}（{f.version}）" for f in app.forms.values() if getattr(f, "kind", "form") == "form")
+        raise FanpinError.of(Code.READ_UNKNOWN_FORM, form=form_id or "?", version=version or "?", known=known)
+    return form
+
+
+def _read(app, page: Page, crops: bool, base: dict) -> dict:
+    from .reference import reference_for
+
+    forms_titles = titles(app)
+    text_page = page.kind == "text" and page.meta.get("pictures", 0) <= 1
+    identity: Identity | None = None
+    img = None
+    if text_page:
+        text = page.text()
+        payload = read_qr_pictures(page.embedded_images())
+        if payload is not None:
+            identity = Identity(payload, "qr", 0, payload.form_id)
+        else:
+            identity = identify_by_text(text.splitlines(), forms_titles)
+    else:
+        img = page.image
+        payload, rotation, corners, _ = read_qr(img)
+        if payload is not None:
+            identity = Identity(payload, "qr", rotation, payload.form_id, corners)
+        elif page.text_layer:
+            identity = identify_by_text(page.text().splitlines(), forms_titles)
+        if identity is None:
+            if is_blank(img):
+                return _foreign(base, Code.READ_BLANK_PAGE.format())
+            identity = identify_by_ocr(img, forms_titles)
+    if identity is None:
+        return _foreign(base, "没有找到本系统的二维码、表单编号或表单标题")
+
+    p = identity.payload
+    form = _known_form(app, identity.form_id, p.version if p else None)
+    base.update(form=form.id, version=form.version, identified_by=identity.method,
+                ident=p.ident if p else None, page_no=p.page if p else 1, pages=p.pages if p else 1)
+    if text_page:
+        from .reference import header_layout
+        from .textlayer import read_text_page
+
+        header = header_layout(app, form)
+        reading = read_text_page(form, page.text(), header, header.county_values)
+    else:
+        ref = reference_for(app, form)
+        if p is not None and p.page > ref.pages:
+            raise FanpinError.of(Code.READ_UNKNOWN_FORM, form=form.id, version=f"{form.version} 第{p.page}页",
+                                 known=f"{form.id} 共 {ref.pages} 页")
+        up = upright(img, identity.rotation)
+        text_fields = None
+        if page.kind == "searchable" or page.kind == "text":
+            parsed = ref.header.parse(page.text())
+            if parsed and all(v for v, _ in parsed.values()):
+                text_fields = parsed
+        reading = read_scan(ref, identity, np.asarray(up), page.dpi, page_no=base["page_no"], crops=crops,
+                            text_fields=text_fields)
+    _note_identity(identity, reading, page, img, crops)
+    base.update(status="flagged" if (identity.method != "qr" or reading.flagged) else "recognised",
+                why=identity.note or reading.flagged, reading=reading)
+    return base
+
+
+def _note_identity(identity: Identity, reading: PageReading, page: Page, img, crops: bool) -> None:
+    if identity.method == "qr":
+        return
+    if identity.method == "text":
+        conf = ID_TEXT_CONFIDENCE if page.text_layer else ID_OCR_CONFIDENCE
+        value = identity.payload.ident if identity.payload else None
+    else:
+        conf, value = ID_TITLE_CONFIDENCE, None
+    crop = None
+    if crops and img is not None:
+        up = np.asarray(upright(img, identity.rotation).convert("L"))
+        strip = up[: max(1, up.shape[0] // 6)]
+        crop = png(strip[:, :: 2][::2] if strip.shape[1] > 1600 else strip)
+    reading.review.insert(0, ReviewNote(None, "identity", identity.note, value, conf, crop))
