@@ -3,7 +3,8 @@
 # made-up households (samples/households.xlsx). For each of the three annex forms:
 # validate every row, then write one Word file per household and one merged PDF
 # for a single print job. Also checks the sample case ledger against the county's
-# time limits and writes the two public notices. Output: demo-output/.
+# time limits, writes the two public notices, and reads a sample of scanned signed
+# returns back into records with a review page. Output: demo-output/.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 FANPIN=.venv/bin/fanpin
@@ -34,5 +35,9 @@ echo "==> 公示公告 / public notices (no ID numbers, phones, bank accounts or
 $FANPIN notice village --data "$LEDGER" -o "$OUT/村级公示"
 $FANPIN notice county --data "$LEDGER" -o "$OUT/县级公告"
 echo
+echo "==> 读取回收的签字扫描件 / read signed returns back (samples/returned-scans.pdf: 8 scanned pages)"
+$FANPIN parse samples/returned-scans.pdf --data "$DATA" -o "$OUT/识别结果.jsonl" --review "$OUT/人工复核"
+echo
 echo "完成 / done. 打印文件 / print files:"
 ls -1 "$OUT"/*.pdf
+echo "识别结果 / records read back: $OUT/识别结果.jsonl；人工复核 / review page: $OUT/人工复核/review.html"

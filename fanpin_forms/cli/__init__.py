@@ -3,6 +3,7 @@
 * ``forms.py``  — spec check, forms, fields, plugins, validate (data in)
 * ``render.py`` — templates build/check, fill, blank (paper out)
 * ``cases.py``  — check, notice (case rules, public notices)
+* ``readback.py`` — parse, review apply (signed scans back into records)
 * ``base.py``   — the error boundary and ``pass_app`` every command uses
 
 One :class:`~fanpin_forms.app.App` lives in ``ctx.obj``. User-facing text is Chinese.

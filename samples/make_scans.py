@@ -1,0 +1,34 @@
+"""Write samples/returned-scans.pdf: signed returns as an office copier scans them.
+
+Six of the sample households' forms (two per annex), printed through the real
+pipeline, then ticked, signed, stamped and dated by the project's scan simulator
+(``tests/scansim.py``), scanned at 150 dpi, some pages turned or skewed, shuffled,
+with one foreign page and one page scanned twice. ``make demo`` reads it back with
+``fanpin parse``. Run: .venv/bin/python samples/make_scans.py
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from fanpin_forms.app import App  # noqa: E402
+from fanpin_forms.batch import load_and_check  # noqa: E402
+from tests.scansim import simulate  # noqa: E402
+
+
+def main(out: Path = Path(__file__).with_name("returned-scans.pdf")) -> Path:
+    app = App()
+    forms = []
+    for i, form_id in enumerate(("annex1", "annex2", "annex3")):
+        records = load_and_check(app, app.form(form_id), Path(__file__).with_name("households.xlsx")).records
+        forms.append((form_id, records[2 * i:2 * i + 2]))
+    simulate(app, out, forms=forms, seed=20221129, dpi=150, jpeg_quality=(55, 70))
+    return out
+
+
+if __name__ == "__main__":
+    print(main())
