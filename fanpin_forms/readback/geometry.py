@@ -157,6 +157,22 @@ def _box_sequence(form: FormSpec) -> list[tuple[str | None, str, int]]:
     return seq
 
 
+def pair_boxes(form: FormSpec, printed_nos: list[int]) -> list[tuple[int, tuple[str | None, str, int]]]:
+    """Pair printed boxes (their numerals, in printing order) with the spec's boxes:
+    (index into ``printed_nos``, (stage, field, code)). A box the spec does not expect
+    is skipped rather than shifting every box after it."""
+    seq = _box_sequence(form)
+    out, k = [], 0
+    for i, no in enumerate(printed_nos):
+        j = k
+        while j < len(seq) and seq[j][2] != no:
+            j += 1
+        if j < len(seq):
+            out.append((i, seq[j]))
+            k = j + 1
+    return out
+
+
 def _stages_in_order(form: FormSpec) -> list:
     keys: list[str] = []
     for block in form.layout:
@@ -178,18 +194,8 @@ def page_geometry(page, form: FormSpec, county_values: dict[str, str] | None = N
             glyphs.append((c, CIRCLED.index(flat[i + 1]["text"])))
     # pair glyphs with the spec's boxes by code number, in order (a glyph the spec does
     # not expect is skipped rather than shifting every box after it)
-    boxes = []
-    seq = _box_sequence(form)
-    k = 0
-    for glyph, printed_no in glyphs:
-        j = k
-        while j < len(seq) and seq[j][2] != printed_no:
-            j += 1
-        if j == len(seq):
-            continue
-        stage, key, no = seq[j]
-        k = j + 1
-        boxes.append(TickBox(stage, key, no, _span([glyph]), glyph["text"] == BOX_TICKED))
+    boxes = [TickBox(stage, key, no, _span([glyphs[i][0]]), glyphs[i][0]["text"] == BOX_TICKED)
+             for i, (stage, key, no) in pair_boxes(form, [no for _, no in glyphs])]
 
     right = _table_right(page)
     signs, dates = [], []

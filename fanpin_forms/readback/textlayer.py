@@ -23,7 +23,7 @@ from ..errors import Code
 from ..model import CIRCLED, FormSpec
 from ..render.names import BOX_EMPTY, BOX_TICKED
 from .dates import parse_date
-from .geometry import _box_sequence, _stages_in_order
+from .geometry import pair_boxes, _stages_in_order
 from .scanpage import PageReading, ReviewNote, StageReading, role_text
 
 _DATE_LINE = re.compile(r"([0-9０-９]{0,4})\s*年\s*([0-9０-９]{0,2})\s*月\s*([0-9０-９]{0,2})\s*日")
@@ -34,18 +34,7 @@ def read_boxes(form: FormSpec, text: str) -> list[tuple[str | None, str, int, bo
     flat = "".join(text.split())
     glyphs = [(flat[i] == BOX_TICKED, CIRCLED.index(flat[i + 1])) for i in range(len(flat) - 1)
               if flat[i] in (BOX_EMPTY, BOX_TICKED) and flat[i + 1] in CIRCLED]
-    seq = _box_sequence(form)
-    out, k = [], 0
-    for ticked, no in glyphs:
-        j = k
-        while j < len(seq) and seq[j][2] != no:
-            j += 1
-        if j == len(seq):
-            continue
-        stage, key, code = seq[j]
-        out.append((stage, key, code, ticked))
-        k = j + 1
-    return out
+    return [(stage, key, code, glyphs[i][0]) for i, (stage, key, code) in pair_boxes(form, [no for _, no in glyphs])]
 
 
 def read_text_page(form: FormSpec, text: str, header, county_values: dict | None = None) -> PageReading:
