@@ -6,10 +6,7 @@ import dataclasses
 import datetime as dt
 import importlib.metadata as md
 import json
-import os
-import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -34,6 +31,8 @@ HEADERS = ["户编号", "户主姓名", "身份证号码", "家庭人口", "联�
            "年人均纯收入", "收入年度", "消除公示开始日期", "消除公示结束日期", "消除县级审定日期", "消除县级公告日期"]
 
 D = dt.date
+
+from .plugin_kit import install_plugin, run_fanpin
 
 
 def good(case_id, name, id_number, township="荣家湾镇", village="杨林村", **over):
@@ -239,22 +238,6 @@ def test_sample_ledger_shows_each_kind_of_case(app, tmp_path):
 
 # --- a second county, installed as a real plugin ------------------------------------------------------
 
-PLUGIN_PYPROJECT = """
-[build-system]
-requires = ["hatchling"]
-build-backend = "hatchling.build"
-
-[project]
-name = "fanpin-forms-testcounty"
-version = "0.1"
-
-[project.entry-points.fanpin_forms]
-testcounty = "fanpin_forms_testcounty"
-
-[tool.hatch.build.targets.wheel]
-packages = ["fanpin_forms_testcounty"]
-"""
-
 PLUGIN_MODULE = '''
 """测试县: Yueyang's rules with other values, plus a rule of its own. Touches nothing in the core."""
 import dataclasses
@@ -296,22 +279,8 @@ def register_rules(register):
 
 @pytest.fixture(scope="module")
 def testcounty_site(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("testcounty")
-    pkg = root / "pkg"
-    (pkg / "fanpin_forms_testcounty").mkdir(parents=True)
-    (pkg / "pyproject.toml").write_text(PLUGIN_PYPROJECT, encoding="utf-8")
-    (pkg / "fanpin_forms_testcounty" / "__init__.py").write_text(textwrap.dedent(PLUGIN_MODULE), encoding="utf-8")
-    site = root / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--no-index", "--target", str(site), str(pkg)], check=True, capture_output=True, timeout=300)
-    return site
-
-
-def run_fanpin(site: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(site), "PYTHONIOENCODING": "utf-8"}
-    env.pop("FANPIN_FORMS_COUNTY", None)
-    fanpin = Path(sys.executable).with_name("fanpin")
-    return subprocess.run([str(fanpin), *args], env=env, capture_output=True, text=True, timeout=120)
+    return install_plugin(tmp_path_factory.mktemp("testcounty"), dist="fanpin-forms-testcounty", entry="testcounty",
+                          code=PLUGIN_MODULE)
 
 
 def test_a_second_county_changes_values_and_adds_a_rule(testcounty_site, tmp_path):

@@ -4,10 +4,7 @@ pip install; broken plugins are named; the county is chosen when several exist."
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -17,6 +14,7 @@ from fanpin_forms.app import App
 from fanpin_forms.errors import Code, FanpinError, PluginError
 
 from .conftest import household, write_xlsx
+from .plugin_kit import install_plugin, run_fanpin
 
 PLUGIN_SPEC = """\
 extends: annex2
@@ -87,46 +85,19 @@ def register_checks(register):
 '''
 
 
-def make_plugin(root: Path, code: str = PLUGIN_CODE, name: str = "fanpin-forms-testxian") -> Path:
-    pkg = root / name
-    mod = pkg / "fanpin_forms_testxian"
-    mod.mkdir(parents=True)
-    (pkg / "pyproject.toml").write_text(textwrap.dedent(f"""\
-        [build-system]
-        requires = ["hatchling"]
-        build-backend = "hatchling.build"
-        [project]
-        name = "{name}"
-        version = "0.3.1"
-        [project.entry-points.fanpin_forms]
-        testxian = "fanpin_forms_testxian"
-        [tool.hatch.build.targets.wheel]
-        packages = ["fanpin_forms_testxian"]
-    """), encoding="utf-8")
-    (mod / "__init__.py").write_text(code, encoding="utf-8")
-    (mod / "bank.yaml").write_text(PLUGIN_SPEC, encoding="utf-8")
-    (mod / "visit_log.yaml").write_text(PLUGIN_FORM, encoding="utf-8")
-    return pkg
+def make_plugin(root: Path, code: str = PLUGIN_CODE) -> Path:
+    """The test county, pip-installed into ``root/site``."""
+    return install_plugin(root, dist="fanpin-forms-testxian", entry="testxian", code=code, version="0.3.1",
+                          files={"bank.yaml": PLUGIN_SPEC, "visit_log.yaml": PLUGIN_FORM})
 
 
-def pip_install(pkg: Path, target: Path) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    "--target", str(target), str(pkg)], check=True, capture_output=True)
-
-
-def fanpin(args: list[str], site: Path, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(site)}
-    env = {k: v for k, v in env.items() if not k.startswith("FANPIN_FORMS_") or k == "FANPIN_FORMS_COUNTY"}
-    return subprocess.run([sys.executable, "-m", "fanpin_forms", *args], capture_output=True, text=True,
-                          env=env, cwd=cwd)
+def fanpin(args: list[str], site: Path, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    return run_fanpin(site, *args, cwd=cwd, env=env)
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("plugin")
-    site = root / "site"
-    pip_install(make_plugin(root), site)
-    return site
+    return make_plugin(tmp_path_factory.mktemp("plugin"))
 
 
 def test_installed_plugin_is_listed_with_version_and_hooks(installed, tmp_path):
@@ -159,16 +130,12 @@ def test_plugin_form_extension_and_check_apply_to_its_county(installed, tmp_path
     assert result.returncode == 0, result.stderr
     assert "家庭人口 9 人，请核实" in result.stderr
     # Yueyang chosen: the test county's extension and check are switched off
-    env_result = subprocess.run([sys.executable, "-m", "fanpin_forms", "fields", "annex2", "--json"],
-                                capture_output=True, text=True, cwd=tmp_path,
-                                env={**os.environ, "PYTHONPATH": str(installed), "FANPIN_FORMS_COUNTY": "yueyang"})
-    assert "bank_account" not in env_result.stdout
+    env_result = fanpin(["fields", "annex2", "--json"], installed, tmp_path, FANPIN_FORMS_COUNTY="yueyang")
+    assert env_result.returncode == 0 and "bank_account" not in env_result.stdout
 
 
 def test_load_plugins_allow_list(installed, tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(installed), "FANPIN_FORMS_LOAD_PLUGINS": "fanpin-forms-testxian"}
-    result = subprocess.run([sys.executable, "-m", "fanpin_forms", "plugins"], capture_output=True, text=True,
-                            cwd=tmp_path, env=env)
+    result = fanpin(["plugins"], installed, tmp_path, FANPIN_FORMS_LOAD_PLUGINS="fanpin-forms-testxian")
     assert "testxian" in result.stdout and "yueyang" not in result.stdout
 
 
@@ -178,8 +145,7 @@ def test_load_plugins_allow_list(installed, tmp_path):
     ("import does_not_exist\n", "ModuleNotFoundError"),
 ])
 def test_broken_plugin_is_named(tmp_path, code, why):
-    site = tmp_path / "site"
-    pip_install(make_plugin(tmp_path, code), site)
+    site = make_plugin(tmp_path, code)
     result = fanpin(["plugins"], site, tmp_path)
     assert result.returncode == 1
     assert "插件「testxian」（fanpin-forms-testxian）" in result.stderr and why in result.stderr
