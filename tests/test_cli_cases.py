@@ -21,6 +21,8 @@ from fanpin_forms.masking import MaskPolicy
 from fanpin_forms.rules import warning
 from fanpin_forms_yueyang import YUEYANG
 
+from .plugin_kit import install_plugin, run_fanpin
+
 ID_A, ID_B, ID_C = "430621198001010018", "43062119750615002X", "430621201002280030"
 PHONE = "13812345678"
 REPO = Path(__file__).resolve().parents[1]
@@ -31,8 +33,6 @@ HEADERS = ["户编号", "户主姓名", "身份证号码", "家庭人口", "联�
            "年人均纯收入", "收入年度", "消除公示开始日期", "消除公示结束日期", "消除县级审定日期", "消除县级公告日期"]
 
 D = dt.date
-
-from .plugin_kit import install_plugin, run_fanpin
 
 
 def good(case_id, name, id_number, township="荣家湾镇", village="杨林村", **over):
