@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .county import County
-from .errors import Code, Location, Problem, did_you_mean
+from .errors import Code, DataError, Location, Problem, did_you_mean
 from .fieldtypes import Invalid, ParseContext, FieldType, is_blank, jsonable, nfkc
 from .model import ADDRESS_PARTS, Field, FormSpec
 from .tabular import SourceTable, read_table
@@ -99,7 +99,11 @@ def display_path(path: Path | str) -> str:
 def load_records(path: Path | str, form: FormSpec, county: County | None, types: dict[str, FieldType], *,
                  sheet: str | None = None, today: dt.date | None = None,
                  table: SourceTable | None = None) -> LoadResult:
-    """Read ``path`` and validate every row against ``form``."""
+    """Read ``path`` and validate every row against ``form``.
+
+    Raises DataError when the file as a whole is unusable (unreadable, a required
+    column missing, two columns for one field, no records); problems of single rows
+    are returned in the result, every one of them."""
     index = HeaderIndex(form)
     table = table or read_table(path, sheet=sheet, header_score=index.known)
     name = display_path(path)
@@ -134,11 +138,10 @@ def load_records(path: Path | str, form: FormSpec, county: County | None, types:
             label = f.part_label(part) if part else f.label
             aliases = "、".join(dict.fromkeys([label, *(ADDRESS_PARTS[part][1] if part else f.aliases)]))
             result.errors.append(Problem(Code.DATA_MISSING_COLUMN, {"label": label, "aliases": aliases}, Location(**where)))
-    if result.errors:
-        return result
     if not table.rows:
         result.errors.append(Problem(Code.DATA_FILE_EMPTY, {}, Location(**where)))
-        return result
+    if result.errors:  # the file as a whole is unusable: no row can be read
+        raise DataError(result.errors + result.warnings)  # unknown headers often explain a missing column
 
     ctx = ParseContext(form=form, county=county, today=today, types=types)
     seen_ids: dict[str, int] = {}

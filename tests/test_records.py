@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from fanpin_forms.batch import load_and_check
 from fanpin_forms.cli import cli
-from fanpin_forms.errors import Code
+from fanpin_forms.errors import Code, DataError
 
 from .conftest import household, make_id, write_xlsx
 
@@ -105,9 +105,10 @@ def test_id_stored_as_excel_number(app, tmp_path):
 def test_missing_required_column(app, tmp_path):
     row = household()
     del row["风险类型"]
-    result = load(app, tmp_path, [row])
-    assert [p.code for p in result.errors] == [Code.DATA_MISSING_COLUMN]
-    assert "「风险类型」" in str(result.errors[0])
+    with pytest.raises(DataError) as info:
+        load(app, tmp_path, [row])
+    assert [p.code for p in info.value.problems] == [Code.DATA_MISSING_COLUMN]
+    assert "「风险类型」" in str(info.value.problems[0])
 
 
 def test_duplicate_case_id(app, tmp_path):

@@ -36,7 +36,7 @@ class FanpinGroup(click.Group):
 
 
 def format_problems(problems: list[Problem]) -> str:
-    lines = [str(p) for p in problems[:MAX_SHOWN]]
+    lines = [("提示：" if p.severity == "warning" else "") + str(p) for p in problems[:MAX_SHOWN]]
     if len(problems) > MAX_SHOWN:
         lines.append(f"……还有 {len(problems) - MAX_SHOWN} 条问题未显示")
     if len(problems) > 1:
