@@ -76,9 +76,6 @@ class FieldType:
         """The value as printed on a form."""
         return "" if value is None else str(value)
 
-    def to_json(self, value: Any) -> Any:
-        return value
-
 
 class TextType(FieldType):
     name = "text"
@@ -148,9 +145,6 @@ class MoneyType(FieldType):
             return ""
         return f"{value:.2f}".removesuffix(".00")
 
-    def to_json(self, value):
-        return None if value is None else str(value)
-
 
 _DATE_PATTERNS = (
     re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$"),
@@ -187,9 +181,6 @@ class DateType(FieldType):
 
     def display(self, value, field, ctx=None):
         return "" if value is None else f"{value.year}年{value.month}月{value.day}日"
-
-    def to_json(self, value):
-        return None if value is None else value.isoformat()
 
 
 class IdNumberType(FieldType):
@@ -295,9 +286,6 @@ class MultiChoiceType(FieldType):
         nos = value if isinstance(value, tuple) else (value,)
         return "、".join(CIRCLED[n] if 0 < n < len(CIRCLED) else str(n) for n in nos)
 
-    def to_json(self, value):
-        return list(value) if isinstance(value, tuple) else value
-
 
 class ChoiceType(MultiChoiceType):
     name = "choice"
@@ -381,20 +369,18 @@ class TableType(FieldType):
             raise Invalid(Code.VALUE_TOO_LARGE, value=len(rows), max=hi)
         return rows
 
-    def to_json(self, value):
-        if value is None:
-            return None
-        return [{k: jsonable(v) for k, v in row.items()} for row in value]
-
 
 def jsonable(v: Any) -> Any:
-    """A parsed value as JSON: dates as ISO text, money as a string, codes as a list."""
+    """A parsed value as JSON: dates as ISO text, money as a string, codes as a list,
+    table rows and address parts recursively."""
     if isinstance(v, dt.date):
         return v.isoformat()
     if isinstance(v, Decimal):
         return str(v)
-    if isinstance(v, tuple):
-        return list(v)
+    if isinstance(v, (tuple, list)):
+        return [jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {k: jsonable(x) for k, x in v.items()}
     return v
 
 
