@@ -42,7 +42,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from fanpin_forms.errors import Code, RenderError
+from .atomic import atomic_open
+from .errors import Code, RenderError
 
 #: fontconfig file applied (via ``FONTCONFIG_FILE``) to our soffice processes only.
 FONTS_CONF = Path(__file__).with_name("fonts.conf")
@@ -207,7 +208,6 @@ def merge_pdfs(pdfs: Sequence[Path], out: Path) -> Path:
     out = Path(out)
     sources: list = []
     merged = pdfium.PdfDocument.new()
-    tmp_name: str | None = None
     try:
         for pdf in pdfs:
             try:
@@ -218,26 +218,14 @@ def merge_pdfs(pdfs: Sequence[Path], out: Path) -> Path:
                 ) from exc
             sources.append(src)  # keep open until the merged file is saved
             merged.import_pages(src)
+        out.parent.mkdir(parents=True, exist_ok=True)
         try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(
-                prefix=f".{out.name}.", suffix=".tmp", dir=out.parent
-            )
-            with os.fdopen(fd, "wb") as fh:
+            with atomic_open(out) as fh:
                 merged.save(fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp_name, 0o666 & ~_umask())  # mkstemp creates 0600
-            os.replace(tmp_name, out)
-            tmp_name = None
-        except (OSError, pdfium.PdfiumError) as exc:
-            why = getattr(exc, "strerror", None) or exc
-            raise RenderError.of(Code.IO_WRITE, path=str(out), why=why) from exc
+        except pdfium.PdfiumError as exc:
+            raise RenderError.of(Code.IO_WRITE, path=str(out), why=exc) from exc
         return out
     finally:
-        if tmp_name is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
         merged.close()
         for src in sources:
             src.close()
@@ -328,12 +316,6 @@ def _kill_group(proc: subprocess.Popen) -> None:
     # (EOF arrives once the last member holding them is gone).
     with contextlib.suppress(Exception):
         proc.communicate(timeout=10)
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _nonempty(path: Path) -> bool:

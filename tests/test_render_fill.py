@@ -12,6 +12,7 @@ import docx
 import pytest
 
 from fanpin_forms.errors import Code, FanpinError, RenderError
+import fanpin_forms.atomic as atomic_mod
 from fanpin_forms.render import fill as fill_mod
 from fanpin_forms.render.context import record_context, record_ident
 from fanpin_forms.render.fill import CompiledTemplate, fill_batch, naive_render
@@ -136,7 +137,7 @@ def test_failure_mid_batch_leaves_no_partial_or_temporary_files(app, records, tm
     monkeypatch.setattr(fill_mod, "POOL_THRESHOLD", 2)
     monkeypatch.setattr(fill_mod, "CHUNK", 1)
     calls = {"n": 0}
-    real = fill_mod._write_bytes
+    real = atomic_mod._write_bytes
 
     def flaky(fh, data):
         calls["n"] += 1
@@ -145,7 +146,7 @@ def test_failure_mid_batch_leaves_no_partial_or_temporary_files(app, records, tm
             raise failure(28, "No space left on device") if failure is OSError else failure()
         real(fh, data)
 
-    monkeypatch.setattr(fill_mod, "_write_bytes", flaky)
+    monkeypatch.setattr(atomic_mod, "_write_bytes", flaky)
     expected = (RenderError, KeyboardInterrupt) if workers == 1 else (RenderError, KeyboardInterrupt, FanpinError)
     with pytest.raises(expected):
         fill_batch(app.form("annex2"), records, app.county, tmp_path, year=YEAR, workers=workers,
@@ -162,7 +163,7 @@ def test_io_error_is_a_catalogue_error(app, records, tmp_path, monkeypatch):
     def broken(fh, data):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(fill_mod, "_write_bytes", broken)
+    monkeypatch.setattr(atomic_mod, "_write_bytes", broken)
     with pytest.raises(RenderError) as exc:
         fill_batch(app.form("annex2"), records[:1], app.county, tmp_path, year=YEAR, types=app.field_types)
     assert exc.value.problems[0].code == Code.IO_WRITE

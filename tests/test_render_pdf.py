@@ -15,7 +15,8 @@ import zxingcpp
 
 from fanpin_forms.pdf import docx_to_pdf, page_count
 from fanpin_forms.render.context import record_context, record_ident
-from fanpin_forms.render.fill import CompiledTemplate, write_atomic
+from fanpin_forms.atomic import write_atomic
+from fanpin_forms.render.fill import CompiledTemplate
 from fanpin_forms.render.qr import decode_payload
 from fanpin_forms.render.template import build_template
 

@@ -8,6 +8,9 @@ commands through ``register_commands`` use the same classes.
 
 from __future__ import annotations
 
+import contextlib
+import sys
+
 import click
 
 from ..app import App
@@ -53,3 +56,27 @@ def echo_problems(problems: list[Problem], *, err: bool = True) -> None:
         click.echo(prefix + str(p), err=err)
     if len(problems) > MAX_SHOWN:
         click.echo(f"……还有 {len(problems) - MAX_SHOWN} 条未显示", err=err)
+
+
+@contextlib.contextmanager
+def progress(label: str):
+    """``(start, update)`` for a progress bar on stderr, only when stderr is a terminal.
+
+    Call ``start(total)`` once the total is known, then ``update(n)`` per n items done."""
+    bar = None
+
+    def start(total: int) -> None:
+        nonlocal bar
+        if total and sys.stderr.isatty():
+            bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            bar.__enter__()
+
+    def update(n: int) -> None:
+        if bar is not None:
+            bar.update(n)
+
+    try:
+        yield start, update
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)

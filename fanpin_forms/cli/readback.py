@@ -5,35 +5,13 @@ The lead attaches them with ``cli.add_command(...)``; see :data:`COMMANDS`.
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from pathlib import Path
 
 import click
 
 from ..app import App
-from .base import FanpinCommand, FanpinGroup, echo_problems, pass_app
-
-
-@contextlib.contextmanager
-def _progress():
-    """(on_start, update) for a progress bar on stderr when it is a terminal; else no-ops."""
-    state: dict = {}
-
-    def on_start(total: int) -> None:
-        if total and sys.stderr.isatty():
-            state["bar"] = click.progressbar(length=total, label="正在读取", file=sys.stderr)
-            state["bar"].__enter__()
-
-    def update(n: int) -> None:
-        if "bar" in state:
-            state["bar"].update(n)
-
-    try:
-        yield on_start, update
-    finally:
-        if "bar" in state:
-            state["bar"].__exit__(None, None, None)
+from .base import FanpinCommand, FanpinGroup, echo_problems, pass_app, progress
 
 
 @click.command("parse", cls=FanpinCommand)
@@ -60,7 +38,7 @@ def parse_cmd(app: App, inputs: tuple[Path, ...], out: Path, review_dir: Path | 
         raise ReadBackError.of(Code.RENDER_BAD_OUTPUT, path=str(out), expected=".jsonl")
     if data is not None and not data.is_file():
         raise ReadBackError.of(Code.DATA_FILE_MISSING, path=str(data))
-    with _progress() as (on_start, update):
+    with progress("正在读取") as (on_start, update):
         result = parse_inputs(app, list(inputs), data=data, review_dir=review_dir, workers=workers,
                               progress=update, sheet=sheet, on_start=on_start)
     write_records(out, result.records)

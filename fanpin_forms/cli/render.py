@@ -9,13 +9,12 @@ import contextlib
 import csv
 import datetime as dt
 import io
-import sys
 from pathlib import Path
 
 import click
 
 from ..app import App
-from .base import FanpinCommand, FanpinGroup, echo_problems, pass_app
+from .base import FanpinCommand, FanpinGroup, echo_problems, pass_app, progress
 from ..errors import Code, Problem, RenderError
 
 
@@ -54,16 +53,6 @@ def _year(app: App, year: int | None) -> int:
     return year
 
 
-@contextlib.contextmanager
-def _progress(total: int, label: str):
-    """A progress bar on stderr when it is a terminal; otherwise nothing."""
-    if total and sys.stderr.isatty():
-        with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
-            yield bar.update
-    else:
-        yield None
-
-
 # --- templates ------------------------------------------------------------------------
 
 
@@ -79,7 +68,7 @@ def templates() -> None:
 @pass_app
 def templates_build(app: App, form_ids: tuple[str, ...], out_dir: Path | None) -> None:
     """由表单定义生成模板 <表单编号>.docx（不写表单编号则生成全部表单）。"""
-    from ..render.fill import write_atomic
+    from ..atomic import write_atomic
     from ..render.template import build_template
     from ..resources import bundled
 
@@ -152,7 +141,7 @@ def _guess_form(app: App, template: Path) -> str:
 
 def write_errors_csv(path: Path, problems: list[Problem]) -> Path:
     """行号, 字段, 问题 — UTF-8 with BOM so Excel opens it; messages are already masked."""
-    from ..render.fill import write_atomic
+    from ..atomic import write_atomic
 
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
@@ -216,7 +205,8 @@ def fill_cmd(app: App, form_id: str, data: Path, out_dir: Path, skip_invalid: bo
     if not records:
         raise RenderError.of(Code.RENDER_NO_RECORDS, file=data.name)
 
-    with _progress(len(records), f"正在填写 {form.id}") as update:
+    with progress(f"正在填写 {form.id}") as (start, update):
+        start(len(records))
         paths = fill_batch(form, records, app.county, out_dir, name_pattern=pattern, year=year, workers=workers,
                            progress=update, template=compiled, types=app.field_types)
     click.echo(f"已生成 {len(paths)} 份「{form.title}」（DOCX）于 {out_dir}")
@@ -254,7 +244,7 @@ def blank_cmd(app: App, form_id: str, copies: int, out: Path, start: int, year: 
               template: Path | None) -> None:
     """打印空白表：每份有自己的流水号（二维码 S:<表单>-<日期>-<序号>），供手工填写。"""
     from ..render.context import record_context
-    from ..render.fill import write_atomic
+    from ..atomic import write_atomic
     from ..render.pdfout import merged_pdf
 
     form = printable_form(app, form_id)

@@ -406,7 +406,7 @@ def _header(app, form):
 
 
 def _number_review(records: list[dict], review_dir: Path | None) -> None:
-    from ..render.fill import write_atomic
+    from ..atomic import write_atomic
 
     n = 0
     crop_dir = review_dir / "crops" if review_dir is not None else None

@@ -207,7 +207,7 @@ def write_review(app, records: list[dict], review_dir: Path) -> Path:
     """``review_dir/review.html`` (crops already in ``review_dir/crops``)."""
     from jinja2 import Environment
 
-    from ..render.fill import write_atomic
+    from ..atomic import write_atomic
 
     review_dir = Path(review_dir)
     try:
@@ -248,7 +248,7 @@ def read_records(path: Path) -> list[dict]:
 
 
 def write_records(path: Path, records: list[dict]) -> None:
-    from ..render.fill import write_atomic
+    from ..atomic import write_atomic
 
     body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ from ..county import County
 from ..errors import Code, FanpinError, Problem, RenderError, did_you_mean
 from ..model import FormSpec
 from . import names as N
-from .context import record_context
+from .context import known_names, record_context
 from .fill import CompiledTemplate
 
 
@@ -43,10 +43,6 @@ def check_year(county: County, year: int | None) -> int | None:
     if year is not None:
         return year
     return max(county.baselines) if county.baselines else None
-
-
-def known_names(form: FormSpec, county: County, year: int | None = None) -> set[str]:
-    return set(record_context(form, None, county, check_year(county, year), "S:check"))
 
 
 def _slot_label(f, part) -> str:

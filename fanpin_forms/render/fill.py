@@ -22,13 +22,11 @@ like in a county's template.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import contextlib
 import io
 import multiprocessing
 import os
 import re
 import secrets
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass
@@ -38,6 +36,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
+from ..atomic import sweep_temp, write_atomic
 from ..errors import Code, FanpinError, RenderError
 from ..model import FormSpec
 from . import names as N
@@ -398,50 +397,6 @@ def _page_break_before(inner: str) -> str:
 
 # --- atomic writing ---------------------------------------------------------------------
 
-TMP_MARK = ".fanpin-tmp"
-
-
-def _write_bytes(fh, data: bytes) -> None:
-    fh.write(data)
-
-
-def write_atomic(path: Path, data: bytes, *, token: str = "") -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder + ``os.replace``."""
-    path = Path(path)
-    tmp: str | None = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:80]}.", suffix=f"{TMP_MARK}{token}", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
-            _write_bytes(fh, data)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as exc:
-        raise RenderError.of(Code.IO_WRITE, path=str(path), why=exc.strerror or exc) from exc
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-
-
-_UMASK: int | None = None
-
-
-def _umask() -> int:
-    global _UMASK
-    if _UMASK is None:
-        _UMASK = os.umask(0o022)
-        os.umask(_UMASK)
-    return _UMASK
-
-
-def sweep_temp(folder: Path, token: str) -> None:
-    """Remove temporary files a killed worker of batch ``token`` may have left."""
-    for leftover in Path(folder).glob(f".*{TMP_MARK}{token}"):
-        with contextlib.suppress(OSError):
-            leftover.unlink()
-
-
 # --- the reference (slow) path ----------------------------------------------------------
 
 
@@ -607,4 +562,4 @@ def compile_for(form: FormSpec, template: Path | str | bytes | CompiledTemplate 
 
 
 __all__ = ["CompiledTemplate", "DEFAULT_PATTERN", "compile_for", "fill_batch", "make_env", "naive_render",
-           "render_many", "write_atomic"]
+           "render_many"]

@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Code, Problem, RenderError
-from .fill import CompiledTemplate, write_atomic
+from ..atomic import write_atomic
+from .fill import CompiledTemplate
 
 #: forms per merged DOCX below which one soffice call is used
 MERGE_CHUNK_MIN = 40
