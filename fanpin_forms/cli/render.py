@@ -15,7 +15,7 @@ import click
 
 from ..app import App
 from .base import FanpinCommand, FanpinGroup, echo_problems, pass_app, progress
-from ..errors import Code, Problem, RenderError
+from ..errors import Code, Problem, RenderError, os_error_text
 
 
 def printable_forms(app: App) -> list:
@@ -53,6 +53,14 @@ def _year(app: App, year: int | None) -> int:
     return year
 
 
+def make_dir(path: Path) -> None:
+    """Create an output folder; a read-only stick or a too long name is a Chinese error."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RenderError.of(Code.IO_WRITE, path=str(path), why=os_error_text(exc)) from None
+
+
 # --- templates ------------------------------------------------------------------------
 
 
@@ -77,7 +85,7 @@ def templates_build(app: App, form_ids: tuple[str, ...], out_dir: Path | None) -
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise RenderError.of(Code.IO_WRITE, path=str(out), why=exc.strerror or exc) from exc
+        raise RenderError.of(Code.IO_WRITE, path=str(out), why=os_error_text(exc)) from exc
     for form in forms:
         path = out / f"{form.id}.docx"
         write_atomic(path, build_template(form))
@@ -199,7 +207,7 @@ def fill_cmd(app: App, form_id: str, data: Path, out_dir: Path, skip_invalid: bo
                                    + ("（可加 --skip-invalid 只生成正确的记录）" if not file_level else "。"))
     records = result.records
     if result.errors:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        make_dir(out_dir)
         csv_path = write_errors_csv(out_dir / "errors.csv", result.errors)
         click.echo(f"警告：{len(result.invalid_rows)} 条记录有错误，已跳过；错误清单见 {csv_path}", err=True)
     if not records:
@@ -256,7 +264,7 @@ def blank_cmd(app: App, form_id: str, copies: int, out: Path, start: int, year: 
     today = dt.date.today()
     contexts = [record_context(form, None, app.county, year, blank_serial(form.id, today, n), types=app.field_types)
                 for n in range(start, start + copies)]
-    out.parent.mkdir(parents=True, exist_ok=True)
+    make_dir(out.parent)
     if suffix == ".docx":
         write_atomic(out, compiled.render_merged(contexts))
     else:
