@@ -114,6 +114,7 @@ MESSAGES: dict[str, str] = {
     "{name} {filename!r} is not executable.": "{name}「{filename}」不能执行。",
     "{name} {filename!r} does not exist.": "{name}「{filename}」不存在。",
     # utils.py, _termui_impl.py, _winconsole.py
+    "d": "天",  # the progress bar's "1d 02:03:04"
     "Unknown standard stream '{name}'": "未知的标准流「{name}」",
     "{editor}: Editing failed": "{editor}：编辑失败",
     "{editor}: Editing failed: {e}": "{editor}：编辑失败：{e}",
