@@ -18,6 +18,7 @@ before they are put into a message context: see :mod:`fanpin_forms.masking`.
 from __future__ import annotations
 
 import difflib
+import errno
 import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -185,9 +186,48 @@ class Code(str, Enum):
     NOTICE_SENSITIVE = "生成的{what}中出现了敏感信息（{kind}，{where}），已停止，未写出任何文件"
     NOTICE_BAD_RANGE = "日期范围无效：开始日期 {start} 晚于结束日期 {end}"
 
+    # --- command line and validate (CLI_*, DATA_*) ----------------------------
+    DATA_DUPLICATE_ID_NUMBER = "{label} {value} 重复：与第 {first} 行是同一个号码（每户只能有一行）"
+
     def format(self, **context: object) -> str:  # type: ignore[override]
         """Fill the template; missing keys render as ``?`` instead of failing."""
         return string.Formatter().vformat(self.value, (), _Tolerant(context))
+
+
+#: what an operating-system error means, in the clerk's words (``os_error_text``)
+OS_ERRORS: dict[int, str] = {
+    errno.ENOENT: "文件或文件夹不存在",
+    errno.EACCES: "没有权限（文件可能正被其他程序如 Excel、WPS 占用，或没有写入这个文件夹的权限）",
+    errno.EPERM: "没有权限进行这项操作",
+    errno.EROFS: "磁盘是只读的（例如写保护的U盘或光盘），不能写入",
+    errno.ENOSPC: "磁盘已满，请清理出空间后重试",
+    errno.EDQUOT: "超出了磁盘配额，请清理出空间后重试",
+    errno.ENAMETOOLONG: "文件名过长，请缩短文件名或文件夹名",
+    errno.EISDIR: "这是一个文件夹，不是文件",
+    errno.ENOTDIR: "路径中有一级不是文件夹",
+    errno.EEXIST: "文件已存在",
+    errno.ENOTEMPTY: "文件夹不是空的",
+    errno.EBUSY: "文件或磁盘正被占用",
+    errno.EMFILE: "同时打开的文件太多",
+    errno.ENFILE: "同时打开的文件太多",
+    errno.EIO: "磁盘读写出错，磁盘或U盘可能已损坏或被拔出",
+    errno.EXDEV: "不能在两个磁盘之间直接移动文件",
+    errno.ELOOP: "路径中的快捷方式（符号链接）互相指向，形成了循环",
+    errno.EINVAL: "文件名或参数无效",
+    errno.EFBIG: "文件太大",
+    errno.ETIMEDOUT: "操作超时（网络磁盘可能已断开）",
+}
+
+
+def os_error_text(exc: OSError) -> str:
+    """An :class:`OSError` explained in Chinese, for ``{why}`` in a message.
+
+    ``exc.strerror`` is the C library's English ("No such file or directory");
+    clerks read this table instead. An errno not in it is named by its number."""
+    text = OS_ERRORS.get(exc.errno) if exc.errno is not None else None
+    if text is not None:
+        return text
+    return f"系统错误（错误号 {exc.errno}）" if exc.errno is not None else "系统错误"
 
 
 class _Tolerant(dict):

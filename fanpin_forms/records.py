@@ -17,6 +17,7 @@ from typing import Any
 
 from .county import County
 from .errors import Code, DataError, Location, Problem, did_you_mean
+from .masking import DEFAULT as DEFAULT_MASK, mask_id
 from .fieldtypes import Invalid, ParseContext, FieldType, is_blank, jsonable, nfkc
 from .model import ADDRESS_PARTS, Field, FormSpec
 from .tabular import SourceTable, read_table
@@ -35,13 +36,20 @@ def normalize_header(text: str) -> str:
 
 @dataclass
 class Record:
-    """One household's values for one form. ``row`` is the row as the user sees it."""
+    """One household's values for one form. ``row`` is the row as the user sees it,
+    ``sheet`` the workbook's sheet it came from (None for CSV and JSON).
+
+    ``invalid`` names the fields whose cells could not be read: such a record is
+    only ever handed to record checks (so that a row's every problem is reported in
+    one run), never printed."""
 
     form: str
     values: dict[str, Any]
     row: int | None = None
     case_id: str | None = None
     source: str = ""
+    sheet: str | None = None
+    invalid: frozenset[str] = frozenset()
 
     def to_json(self) -> dict[str, Any]:
         return {"form": self.form, "case_id": self.case_id, "row": self.row, "source": self.source,
@@ -54,6 +62,8 @@ class LoadResult:
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     rows_total: int = 0
+    #: rows with errors, as far as they could be read (``Record.invalid`` says what not)
+    partial: list[Record] = field(default_factory=list)
 
     @property
     def invalid_rows(self) -> set[int]:
@@ -144,7 +154,7 @@ def load_records(path: Path | str, form: FormSpec, county: County | None, types:
         raise DataError(result.errors + result.warnings)  # unknown headers often explain a missing column
 
     ctx = ParseContext(form=form, county=county, today=today, types=types)
-    seen_ids: dict[str, int] = {}
+    seen = _FirstRows(form, county)
     for row in table.rows:
         if is_footer(row.cells):
             result.warnings.append(Problem(Code.DATA_FOOTER_SKIPPED, {}, Location(**where, row=row.number), "warning"))
@@ -153,16 +163,46 @@ def load_records(path: Path | str, form: FormSpec, county: County | None, types:
         values, errors = parse_row(row.cells, columns, form, ctx, types)
         loc = dict(where, row=row.number)
         case_id = values.pop(CASE_ID, None)
-        if case_id:
-            if case_id in seen_ids:
-                errors.append(Problem(Code.DATA_DUPLICATE_CASE_ID, {"case_id": case_id, "first": seen_ids[case_id]},
-                                      Location(label="户编号")))
-            seen_ids.setdefault(case_id, row.number)
+        errors.extend(seen.duplicates(case_id, values, row.number))
         if errors:
             result.errors.extend(p.with_location(**loc) for p in errors)
+            invalid = frozenset(f.key for f in form.fields if f.key not in values)
+            result.partial.append(Record(form.id, values, row.number, case_id, name, table.sheet, invalid))
             continue
-        result.records.append(Record(form.id, values, row.number, case_id, name))
+        result.records.append(Record(form.id, values, row.number, case_id, name, table.sheet))
     return result
+
+
+class _FirstRows:
+    """The first row of each 户编号 and each household ID number, for "重复" errors.
+
+    Every form here has one row per household, so a second row with the same
+    户编号 or the same 身份证号码 (a top-level ID field, not a member table) is
+    the same household typed twice; the error names both rows, the number masked."""
+
+    def __init__(self, form: FormSpec, county: County | None):
+        self.id_fields = [f for f in form.fields if f.type == "id_number"]
+        self.mask = county.mask if county else DEFAULT_MASK
+        self.case_ids: dict[str, int] = {}
+        self.ids: dict[tuple[str, str], int] = {}
+
+    def duplicates(self, case_id: str | None, values: dict[str, Any], row: int) -> list[Problem]:
+        found: list[Problem] = []
+        if case_id:
+            if case_id in self.case_ids:
+                found.append(Problem(Code.DATA_DUPLICATE_CASE_ID, {"case_id": case_id, "first": self.case_ids[case_id]},
+                                     Location(label="户编号")))
+            self.case_ids.setdefault(case_id, row)
+        for f in self.id_fields:
+            number = values.get(f.key)
+            if not number:
+                continue
+            first = self.ids.setdefault((f.key, str(number)), row)
+            if first != row:
+                found.append(Problem(Code.DATA_DUPLICATE_ID_NUMBER, {
+                    "label": f.label, "value": mask_id(str(number), self.mask), "first": first},
+                    Location(label=f.label)))
+        return found
 
 
 def is_footer(cells: dict[str, Any]) -> bool:

@@ -70,10 +70,10 @@ def test_every_error_of_a_file_at_once(app, tmp_path):
     bad_id = make_id(birth="19990230")  # February 30th
     rows = [
         household(),
-        household(户编号="T-002", 三保障问题="⑥"),                     # row 4: wrong group
-        household(户编号="T-003", 风险类型="⑭"),                       # row 5: other without reason
-        household(户编号="T-004", 家庭人口=-2, 身份证号码=bad_id),     # row 6: two errors
-        household(户编号="T-005", 户主姓名=None, 风险类型="因穷"),      # row 7: two errors
+        household(户编号="T-002", 身份证号码=make_id(seq="002"), 三保障问题="⑥"),   # row 4: wrong group
+        household(户编号="T-003", 身份证号码=make_id(seq="003"), 风险类型="⑭"),     # row 5: other without reason
+        household(户编号="T-004", 家庭人口=-2, 身份证号码=bad_id),                 # row 6: two errors
+        household(户编号="T-005", 身份证号码=make_id(seq="005"), 户主姓名=None, 风险类型="因穷"),  # row 7: two errors
     ]
     result = load(app, tmp_path, rows, title="台账")
     msgs = [str(p) for p in result.errors]
@@ -112,13 +112,13 @@ def test_missing_required_column(app, tmp_path):
 
 
 def test_duplicate_case_id(app, tmp_path):
-    result = load(app, tmp_path, [household(), household()])
+    result = load(app, tmp_path, [household(), household(身份证号码=make_id(seq="002"))])
     assert [str(p) for p in result.errors] == [
         "data.xlsx 工作表「Sheet」 第3行 「户编号」: " + Code.DATA_DUPLICATE_CASE_ID.format(case_id="T-001", first=2)]
 
 
 def test_csv_gb18030_json_and_jsonl(app, tmp_path):
-    rows = [household(), household(户编号="T-002", 户主姓名="李四")]
+    rows = [household(), household(户编号="T-002", 户主姓名="李四", 身份证号码=make_id(seq="002"))]
     for encoding in ("utf-8-sig", "gb18030"):
         path = tmp_path / f"data-{encoding}.csv"
         with path.open("w", encoding=encoding, newline="") as fh:
@@ -138,7 +138,8 @@ def test_csv_gb18030_json_and_jsonl(app, tmp_path):
 
 
 def test_validate_cli(runner, tmp_path):
-    path = write_xlsx(tmp_path / "村台账.xlsx", [household(), household(户编号="T-002", 联系电话="12345")])
+    path = write_xlsx(tmp_path / "村台账.xlsx", [household(), household(户编号="T-002", 联系电话="12345",
+                                                                      身份证号码=make_id(seq="002"))])
     result = runner.invoke(cli, ["validate", "annex2", "--data", str(path)])
     assert result.exit_code == 1
     assert "村台账.xlsx 工作表「Sheet」 第3行 「联系电话」: 联系电话 ****5 无效" in result.output
@@ -167,18 +168,23 @@ BREAKERS = st.sampled_from([
 @given(rows=st.lists(st.tuples(VALID_ROW, st.none() | BREAKERS), min_size=1, max_size=12))
 def test_property_errors_exactly_on_bad_rows(app, tmp_path, rows):
     data = []
-    bad: dict[int, str] = {}
+    bad: dict[int, set[str]] = {}
+    ids: set[str] = set()
     for i, (row, breaker) in enumerate(rows):
         row["户编号"] = f"P-{i}"
         if breaker:
             column, value, label = breaker
             row[column] = value
-            bad[i + 2] = label
+            bad.setdefault(i + 2, set()).add(label)
+        if not breaker or breaker[0] != "身份证号码":  # a second row of one person is an error too
+            if row["身份证号码"] in ids:
+                bad.setdefault(i + 2, set()).add("身份证号码")
+            ids.add(row["身份证号码"])
         data.append(row)
     result = load(app, tmp_path, data)
     assert result.invalid_rows == set(bad)
     for p in result.errors:
-        assert p.location.label == bad[p.location.row]
+        assert p.location.label in bad[p.location.row]
     assert [r.row for r in result.records] == [i + 2 for i in range(len(data)) if i + 2 not in bad]
     for record, row in zip(result.records, (r for i, r in enumerate(data) if i + 2 not in bad)):
         assert record.values["head_name"] == row["户主姓名"]

@@ -23,7 +23,7 @@ from .base import FanpinCommand, FanpinGroup, echo_problems, format_problems, pa
 
 
 @click.group(cls=FanpinGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--county", envvar=ENV_COUNTY, metavar="COUNTY",
+@click.option("--county", envvar=ENV_COUNTY, metavar="县",
               help=f"县级插件编号或县名（安装了多个县级插件时必选；也可设环境变量 {ENV_COUNTY}）")
 @click.version_option(__version__, prog_name="fanpin")
 @click.pass_context

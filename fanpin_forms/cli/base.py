@@ -4,6 +4,10 @@ Commands call the library and never catch domain errors themselves:
 :class:`FanpinCommand` turns every :class:`~fanpin_forms.errors.FanpinError` into a
 ``ClickException`` (exit 1, every problem listed, no traceback). Plugins that add
 commands through ``register_commands`` use the same classes.
+
+Importing this module makes Click speak Chinese (:mod:`.i18n`); the classes here add
+the Chinese help layout, usage line and "缺少必填选项" message, and
+:class:`FanpinGroup` gives the same to plain Click commands a plugin attaches.
 """
 
 from __future__ import annotations
@@ -15,27 +19,72 @@ import click
 
 from ..app import App
 from ..errors import FanpinError, Problem
+from .i18n import ChineseContext, missing_text, short_help
 
 MAX_SHOWN = 200  # problems printed before "…还有 N 条"
+OPTIONS_METAVAR = "[选项]"
+SUBCOMMAND, ARGS = "命令", " [参数]..."
 
 
-class FanpinCommand(click.Command):
+class _Chinese:
+    """What every fanpin command shares: domain errors as Click errors, Chinese help."""
+
+    context_class = ChineseContext
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("options_metavar", OPTIONS_METAVAR)
+        super().__init__(*args, **kwargs)
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except click.MissingParameter as exc:
+            raise click.UsageError(missing_text(exc), exc.ctx or ctx) from None
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except FanpinError as exc:
             raise click.ClickException(format_problems(exc.problems)) from None
 
+    def get_short_help_str(self, limit: int = 45) -> str:
+        return self.short_help or short_help(self.help)
 
-class FanpinGroup(click.Group):
+
+class FanpinCommand(_Chinese, click.Command):
+    """A fanpin command (plugins' too)."""
+
+
+class FanpinGroup(_Chinese, click.Group):
+    """A group of fanpin commands; commands declared on it or added to it speak Chinese."""
+
     command_class = FanpinCommand
     group_class = type  # subgroups are FanpinGroup too
 
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except FanpinError as exc:
-            raise click.ClickException(format_problems(exc.problems)) from None
+    def __init__(self, *args, **kwargs):
+        optional = kwargs.get("invoke_without_command")
+        kwargs.setdefault("subcommand_metavar", f"[{SUBCOMMAND}]" + ARGS if optional else SUBCOMMAND + ARGS)
+        super().__init__(*args, **kwargs)
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        """Attach ``cmd``; a plain Click command gets the Chinese help layout too."""
+        localise(cmd)
+        super().add_command(cmd, name)
+
+
+def localise(cmd: click.Command) -> None:
+    """Give a plain Click command (and its subcommands) the Chinese help page and usage line."""
+    if isinstance(cmd, _Chinese):
+        return
+    cmd.context_class = ChineseContext
+    if cmd.options_metavar == "[OPTIONS]":
+        cmd.options_metavar = OPTIONS_METAVAR
+    if isinstance(cmd, click.Group):
+        cmd.subcommand_metavar = {"COMMAND [ARGS]...": SUBCOMMAND + ARGS,
+                                  "[COMMAND] [ARGS]...": f"[{SUBCOMMAND}]" + ARGS,
+                                  }.get(cmd.subcommand_metavar, cmd.subcommand_metavar)
+        for sub in cmd.commands.values():
+            localise(sub)
 
 
 def format_problems(problems: list[Problem]) -> str:

@@ -25,7 +25,7 @@ from ..rules import RuleFinding, cases_from, fmt_date, group_findings, run_rules
 class DateParam(click.ParamType):
     """A date as clerks write it: 2022-06-01, 2022/6/1, 2022年6月1日."""
 
-    name = "DATE"
+    name = "日期"
 
     def convert(self, value, param, ctx):
         if isinstance(value, dt.date):
@@ -58,7 +58,7 @@ def _load(app: App, data: Path, sheet: str | None) -> LoadResult:
 @click.option("--sheet", help="Excel 工作表名称（默认第一个有数据的工作表）")
 @click.option("--as-of", "as_of", type=DATE,
               help="检查日期，如 2022-07-01：尚未完成的环节到这天已超过时限的，算作超期")
-@click.option("--county", metavar="COUNTY", help="县级插件编号或县名（同 fanpin --county）")
+@click.option("--county", metavar="县", help="县级插件编号或县名（同 fanpin --county）")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（含每条规则的通知原文）")
 @click.option("-v", "--verbose", is_flag=True, help="每条问题下显示通知原文和户主身份证号（已脱敏）")
 @pass_app
@@ -140,7 +140,7 @@ def _line(f: RuleFinding) -> str:
               help="村级公示：公示开始日期不早于此日的户；县级公告：县级审定日期不早于此日的户（用于重印）")
 @click.option("--to", "date_to", type=DATE, help="与 --from 相对的结束日期（含当天）")
 @click.option("--date", "date", type=DATE, help="县级公告的落款日期（默认今天）")
-@click.option("--county", metavar="COUNTY", help="县级插件编号或县名（同 fanpin --county）")
+@click.option("--county", metavar="县", help="县级插件编号或县名（同 fanpin --county）")
 @pass_app
 def notice_cmd(app: App, kind: str, data: Path, sheet: str | None, out_dir: Path, date_from: dt.date | None,
                date_to: dt.date | None, date: dt.date | None, county: str | None) -> None:

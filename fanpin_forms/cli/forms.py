@@ -22,7 +22,8 @@ def spec() -> None:
 
 
 @spec.command("check")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path),
+                metavar="文件或文件夹...")
 @pass_app
 def spec_check(app: App, paths: tuple[Path, ...]) -> None:
     """校验表单定义文件，列出每个问题（文件:行:列: 说明）。"""
@@ -68,7 +69,7 @@ def forms_cmd(app: App) -> None:
 
 
 @click.command("fields", cls=FanpinCommand)
-@click.argument("form_id", metavar="FORM")
+@click.argument("form_id", metavar="表单")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
 @pass_app
 def fields_cmd(app: App, form_id: str, as_json: bool) -> None:
@@ -107,7 +108,7 @@ def plugins_cmd(app: App, as_json: bool) -> None:
 
 
 @click.command("validate", cls=FanpinCommand)
-@click.argument("form_id", metavar="FORM")
+@click.argument("form_id", metavar="表单")
 @click.option("--data", "data", required=True, type=click.Path(path_type=Path), help="数据文件（.xlsx/.csv/.json/.jsonl）")
 @click.option("--sheet", help="Excel 工作表名称（默认第一个有数据的工作表）")
 @pass_app

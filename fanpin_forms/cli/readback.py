@@ -15,12 +15,12 @@ from .base import FanpinCommand, FanpinGroup, echo_problems, pass_app, progress
 
 
 @click.command("parse", cls=FanpinCommand)
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="FILE_OR_FOLDER...")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="文件或文件夹...")
 @click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              metavar="RECORDS.jsonl", help="识别结果：每份表一行 JSON")
-@click.option("--review", "review_dir", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
+              metavar="结果.jsonl", help="识别结果：每份表一行 JSON")
+@click.option("--review", "review_dir", type=click.Path(path_type=Path, file_okay=False), metavar="文件夹",
               help="把需要人工复核的内容（图片和 review.html）写到这个目录")
-@click.option("--data", "data", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+@click.option("--data", "data", type=click.Path(path_type=Path, dir_okay=False), metavar="台账文件",
               help="打印时用的台账：核对表上印的内容与台账是否一致")
 @click.option("--sheet", help="台账的 Excel 工作表名称（默认第一个有数据的工作表）")
 @click.option("-j", "--workers", type=click.IntRange(min=1), default=None, help="并行进程数（默认：CPU 核数）")
@@ -62,10 +62,10 @@ def review() -> None:
 
 @review.command("apply")
 @click.argument("corrections", type=click.Path(path_type=Path, dir_okay=False, exists=True),
-                metavar="CORRECTIONS.csv|xlsx")
+                metavar="更正表.csv|xlsx")
 @click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              metavar="RECORDS.jsonl", help="更正后的识别结果")
-@click.option("--records", "records_in", type=click.Path(path_type=Path, dir_okay=False), metavar="IN.jsonl",
+              metavar="结果.jsonl", help="更正后的识别结果")
+@click.option("--records", "records_in", type=click.Path(path_type=Path, dir_okay=False), metavar="原结果.jsonl",
               help="要更正的识别结果（默认：-o 指定的文件本身）")
 @pass_app
 def review_apply(app: App, corrections: Path, out: Path, records_in: Path | None) -> None:

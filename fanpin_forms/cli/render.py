@@ -15,7 +15,7 @@ import click
 
 from ..app import App
 from .base import FanpinCommand, FanpinGroup, echo_problems, pass_app, progress
-from ..errors import Code, Problem, RenderError
+from ..errors import Code, Problem, RenderError, os_error_text
 
 
 def printable_forms(app: App) -> list:
@@ -53,6 +53,14 @@ def _year(app: App, year: int | None) -> int:
     return year
 
 
+def make_dir(path: Path) -> None:
+    """Create an output folder; a read-only stick or a too long name is a Chinese error."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RenderError.of(Code.IO_WRITE, path=str(path), why=os_error_text(exc)) from None
+
+
 # --- templates ------------------------------------------------------------------------
 
 
@@ -62,7 +70,7 @@ def templates() -> None:
 
 
 @templates.command("build")
-@click.argument("form_ids", nargs=-1, metavar="[FORM]...")
+@click.argument("form_ids", nargs=-1, metavar="[表单]...")
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path, file_okay=False),
               help="输出目录（默认：程序自带的 templates/ 目录）")
 @pass_app
@@ -77,7 +85,7 @@ def templates_build(app: App, form_ids: tuple[str, ...], out_dir: Path | None) -
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise RenderError.of(Code.IO_WRITE, path=str(out), why=exc.strerror or exc) from exc
+        raise RenderError.of(Code.IO_WRITE, path=str(out), why=os_error_text(exc)) from exc
     for form in forms:
         path = out / f"{form.id}.docx"
         write_atomic(path, build_template(form))
@@ -86,7 +94,7 @@ def templates_build(app: App, form_ids: tuple[str, ...], out_dir: Path | None) -
 
 
 @templates.command("check")
-@click.argument("form_id", required=False, metavar="[FORM]")
+@click.argument("form_id", required=False, metavar="[表单]")
 @click.option("--template", "template", type=click.Path(path_type=Path, dir_okay=False),
               help="要检查的模板文件（默认：程序自带的 templates/<表单编号>.docx）")
 @click.option("--year", type=int, help="收入基准线年份（默认：县里最新的一年）")
@@ -153,16 +161,16 @@ def write_errors_csv(path: Path, problems: list[Problem]) -> Path:
 
 
 @click.command("fill", cls=FanpinCommand)
-@click.argument("form_id", metavar="FORM")
+@click.argument("form_id", metavar="表单")
 @click.option("--data", "data", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="台账文件（.xlsx/.csv/.json/.jsonl）")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
               help="输出目录")
 @click.option("--skip-invalid", is_flag=True, help="跳过有错误的记录，只生成正确的，错误写入 输出目录/errors.csv")
-@click.option("--name", "name_pattern", default=None, metavar="PATTERN",
+@click.option("--name", "name_pattern", default=None, metavar="格式",
               help="文件名格式，默认 {township}_{village}_{head_name}_{case_id}（不能用身份证号、电话等敏感信息）")
 @click.option("--pdf", "want_pdf", is_flag=True, help="同时在每个 DOCX 旁生成 PDF（需要 LibreOffice）")
-@click.option("--merge", "merge_pdf", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE.pdf",
+@click.option("--merge", "merge_pdf", type=click.Path(path_type=Path, dir_okay=False), metavar="文件.pdf",
               help="把全部表按顺序合成一个 PDF，便于打印")
 @click.option("--year", type=int, help="说明①中的收入基准线年份（默认：今年）")
 @click.option("--template", type=click.Path(path_type=Path, dir_okay=False, exists=True),
@@ -199,7 +207,7 @@ def fill_cmd(app: App, form_id: str, data: Path, out_dir: Path, skip_invalid: bo
                                    + ("（可加 --skip-invalid 只生成正确的记录）" if not file_level else "。"))
     records = result.records
     if result.errors:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        make_dir(out_dir)
         csv_path = write_errors_csv(out_dir / "errors.csv", result.errors)
         click.echo(f"警告：{len(result.invalid_rows)} 条记录有错误，已跳过；错误清单见 {csv_path}", err=True)
     if not records:
@@ -230,10 +238,10 @@ def blank_serial(form_id: str, day: dt.date, n: int) -> str:
 
 
 @click.command("blank", cls=FanpinCommand)
-@click.argument("form_id", metavar="FORM")
+@click.argument("form_id", metavar="表单")
 @click.option("--copies", type=click.IntRange(min=1, max=5000), default=1, show_default=True, help="份数")
 @click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              metavar="OUT.docx|OUT.pdf", help="输出文件：.docx 或 .pdf（全部份数在一个文件中，每份一页）")
+              metavar="输出.docx|输出.pdf", help="输出文件：.docx 或 .pdf（全部份数在一个文件中，每份一页）")
 @click.option("--start", type=click.IntRange(min=1), default=1, show_default=True,
               help="流水号起始值（同一天再次打印时避免重号）")
 @click.option("--year", type=int, help="说明①中的收入基准线年份（默认：今年）")
@@ -256,7 +264,7 @@ def blank_cmd(app: App, form_id: str, copies: int, out: Path, start: int, year: 
     today = dt.date.today()
     contexts = [record_context(form, None, app.county, year, blank_serial(form.id, today, n), types=app.field_types)
                 for n in range(start, start + copies)]
-    out.parent.mkdir(parents=True, exist_ok=True)
+    make_dir(out.parent)
     if suffix == ".docx":
         write_atomic(out, compiled.render_merged(contexts))
     else:
