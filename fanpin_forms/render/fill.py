@@ -25,6 +25,7 @@ would send a value out), so a dangerous template is never filled.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import concurrent.futures.process  # noqa: F401  (cf.process is named in render_many)
 import io
 import multiprocessing
 import os
@@ -41,7 +42,6 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from ..atomic import sweep_temp, write_atomic
 from ..errors import Code, FanpinError, RenderError
-from ..masking import mask_text
 from ..model import FormSpec
 from . import names as N
 from .docxsafe import read_package
@@ -67,6 +67,7 @@ IN_FLIGHT = 3  # chunks queued per worker: keeps both cores busy without holding
 _DOCPR_ID = re.compile(r'(<wp:docPr\b[^>]*?\bid=")(\d+)(")')
 _LISTING_CHARS = re.compile(r"<w:t(?: [^>]*)?>[^<]*[\t\a\f\n]")
 _BOOKMARK = re.compile(r"<w:bookmark(?:Start|End)\b[^>]*/>")
+_DIGIT_RUN = re.compile(r"\d{6,}[\dXx]*")
 _DECLARATION = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
@@ -368,8 +369,10 @@ class CompiledTemplate:
 
 
 def _form_label(context: dict[str, Any]) -> str:
-    """Which form of the batch (the line printed under its QR code), masked."""
-    return mask_text(str(context.get(N.IDENT_VAR) or "（空白表）"))
+    """Which form of the batch: the line printed under its QR code, with every run of six or
+    more digits cut to its first four (a case id may be an ID number or a phone)."""
+    text = str(context.get(N.IDENT_VAR) or "（空白表）")
+    return _DIGIT_RUN.sub(lambda m: m.group(0)[:4] + "*" * (len(m.group(0)) - 4), text)
 
 
 def _zinfo(name: str) -> zipfile.ZipInfo:
