@@ -29,7 +29,6 @@ from collections.abc import Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass
 from typing import Any
 
-import jinja2
 from jinja2 import nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.runtime import Context, markup_join, str_join
@@ -131,9 +130,14 @@ def _amount(value: Any) -> int:
     return _size(value)
 
 
-def _refuse_big(size: int, what: str) -> None:
+def _check_size(size: int, what: str) -> None:
     if size > MAX_VALUE_CHARS:
         raise LimitExceeded(f"{what}的结果太大（约 {size:,} 个字符，最多 {MAX_VALUE_CHARS:,}）")
+
+
+def _refuse_big(size: int, what: str) -> None:
+    """Refuse a result of ``size`` characters that is too big; else charge it to the form's budget."""
+    _check_size(size, what)
     b = _BUDGET.get()
     if b is not None:
         b.charge(size)
@@ -203,7 +207,8 @@ def _made(iterable: Iterable[Any], what: str) -> Iterator[Any]:
     for item in guarded(iterable):
         size = _size(item) + 2
         total += size
-        _refuse_big(max(size, total), what)
+        _check_size(total, what)
+        _refuse_big(size, what)
         yield item
 
 
@@ -238,7 +243,7 @@ _GROWING = frozenset({"append", "insert", "extend"})
 
 
 class _CheckedConcat(CodeGenerator):
-    """Compiles ``~`` through :meth:`LimitedSandbox.concat` so its size is checked first."""
+    """Compiles ``~`` through :meth:`LimitedSandbox.fanpin_concat` so its size is checked first."""
 
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         self.write("environment.fanpin_concat(context.eval_ctx, (")
