@@ -189,6 +189,30 @@ class Code(str, Enum):
     # --- command line and validate (CLI_*, DATA_*) ----------------------------
     DATA_DUPLICATE_ID_NUMBER = "{label} {value} 重复：与第 {first} 行是同一个号码（每户只能有一行）"
 
+    # --- templates: limits and dangerous content (RENDER_TEMPLATE_*) ------------
+    RENDER_TEMPLATE_LIMIT = (
+        "模板 {path} 填写「{form}」时超出限制：{why}；未生成任何文件。"
+        "请简化模板中的循环和运算，或用 fanpin templates build 重新生成模板"
+    )
+    RENDER_TEMPLATE_ZIP = "模板 {path} 的压缩包异常（{why}），可能是“压缩炸弹”，已拒绝使用"
+    RENDER_TEMPLATE_DTD = (
+        "模板 {path} 的 {part} 中有 DTD 或实体声明（<!DOCTYPE、<!ENTITY>），Word 文档不会有这些内容，"
+        "可能是恶意文件，已拒绝使用"
+    )
+    RENDER_TEMPLATE_EXTERNAL = (
+        "模板 {path} 的 {part} 中有外部链接（{kind}：{target}）：打开填好的表时 Word 可能访问这个地址。"
+        "模板中不能有外部链接、远程图片或附加模板，请删除后再用"
+    )
+    RENDER_TEMPLATE_FIELD_VAR = (
+        "模板 {path} 的 {part} 中，Word 域代码「{field}」里有填写标记：打开填好的表时 Word 可能把这个值"
+        "（如身份证号）发送出去。请删除这个域，把填写标记直接写在正文中"
+    )
+    RENDER_TEMPLATE_FIELD_FETCH = (
+        "模板 {path} 的 {part} 中有会读取外部文件或网址的 Word 域代码「{field}」，已拒绝使用；请删除这个域"
+    )
+    RENDER_TEMPLATE_TRIAL = "模板 {path} 试填一份用时 {seconds} 秒（上限 {limit} 秒）"
+    RENDER_TEMPLATE_EXISTS = "{path} 已存在，未覆盖（可能是修改过的模板）；要覆盖请加 --force，或用 -o 指定别的目录"
+
     def format(self, **context: object) -> str:  # type: ignore[override]
         """Fill the template; missing keys render as ``?`` instead of failing."""
         return string.Formatter().vformat(self.value, (), _Tolerant(context))

@@ -29,11 +29,11 @@ def built(app):
 @pytest.mark.parametrize("form_id", ANNEXES)
 def test_checked_in_template_equals_a_fresh_build(built, form_id):
     """Drift test: edit a spec (or the builder) and not the template, and this fails.
-    Fix with ``fanpin templates build``."""
+    Fix with ``fanpin templates build -o templates --force``."""
     path = bundled("templates") / f"{form_id}.docx"
-    assert path.is_file(), f"{path} missing: run fanpin templates build"
+    assert path.is_file(), f"{path} missing: run fanpin templates build -o templates --force"
     assert document_xml(path.read_bytes()) == document_xml(built[form_id]), \
-        f"{path.name} is out of date: run fanpin templates build"
+        f"{path.name} is out of date: run fanpin templates build -o templates --force"
 
 
 def test_build_is_deterministic(app, built):

@@ -71,17 +71,22 @@ def templates() -> None:
 
 @templates.command("build")
 @click.argument("form_ids", nargs=-1, metavar="[表单]...")
-@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path, file_okay=False),
-              help="输出目录（默认：程序自带的 templates/ 目录）")
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("."),
+              help="输出目录（默认：当前目录）")
+@click.option("--force", is_flag=True, help="覆盖输出目录中已有的同名模板")
 @pass_app
-def templates_build(app: App, form_ids: tuple[str, ...], out_dir: Path | None) -> None:
-    """由表单定义生成模板 <表单编号>.docx（不写表单编号则生成全部表单）。"""
+def templates_build(app: App, form_ids: tuple[str, ...], out_dir: Path, force: bool) -> None:
+    """由表单定义生成模板 <表单编号>.docx（不写表单编号则生成全部表单），写到当前目录或 -o 指定的目录。
+
+    已有的同名文件（可能是改过的模板）不会被覆盖，除非加 --force。"""
     from ..atomic import write_atomic
     from ..render.template import build_template
-    from ..resources import bundled
 
     forms = [printable_form(app, f) for f in form_ids] if form_ids else printable_forms(app)
-    out = out_dir or bundled("templates")
+    out = out_dir
+    existing = [out / f"{form.id}.docx" for form in forms if (out / f"{form.id}.docx").exists()]
+    if existing and not force:
+        raise RenderError([Problem(Code.RENDER_TEMPLATE_EXISTS, {"path": str(p)}) for p in existing])
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -102,6 +107,7 @@ def templates_build(app: App, form_ids: tuple[str, ...], out_dir: Path | None) -
 def templates_check(app: App, form_id: str | None, template: Path | None, year: int | None) -> None:
     """检查模板：列出不认识的填写标记（附拼写建议）和模板中缺少的必填项；有问题时退出码为 1。"""
     from ..render.check import check_template
+    from ..render.fill import RENDER_SECONDS_PER_FORM
     from ..render.template import build_template, document_xml
     from ..resources import bundled
 
@@ -120,12 +126,15 @@ def templates_check(app: App, form_id: str | None, template: Path | None, year: 
             with contextlib.suppress(Exception):
                 if document_xml(path.read_bytes()) != document_xml(build_template(form)):
                     warnings.append(Problem(Code.RENDER_TEMPLATE_FAILED, {
-                        "path": str(path), "why": "与当前表单定义不一致，请运行 fanpin templates build 重新生成"},
+                        "path": str(path), "why": "与当前表单定义不一致，请运行 fanpin templates build -o templates --force 重新生成"},
                         severity="warning"))
         echo_problems(warnings)
         errors.extend(result.errors)
         if result.ok:
             click.echo(f"{path}：通过检查（表单 {form.id}，用到 {len(result.variables)} 个填写标记）")
+        if result.trial_seconds is not None:
+            click.echo(Code.RENDER_TEMPLATE_TRIAL.format(path=path, seconds=f"{result.trial_seconds:.2f}",
+                                                         limit=f"{RENDER_SECONDS_PER_FORM:g}"))
     if errors:
         raise RenderError(errors)
 

@@ -7,7 +7,12 @@ the variables are read from the patched XML with Jinja's
 
 * a variable that is not a value of the form (with a did-you-mean);
 * a required field (or required address part) that no blank of the template shows;
-* a syntax error, or something the sandbox refuses (found by a trial fill).
+* a syntax error, or something the sandbox refuses (found by a trial fill);
+* anything :mod:`.docxsafe` refuses when the template is loaded (zip bombs, DTDs,
+  external links, field codes that would fetch a URL or carry a value);
+* a template that goes over the limits of one form (time, size) in a trial fill of a
+  blank form and of a worst-case record (every text as long as the data allows, every
+  table full) — the same limits as ``fanpin fill``; the time it took is reported.
 
 A template without the QR placeholder picture, or a bundled template that no longer
 matches its spec, is reported as a warning.
@@ -15,8 +20,10 @@ matches its spec, is reported as a warning.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..county import County
 from ..errors import Code, FanpinError, Problem, RenderError, did_you_mean
@@ -25,6 +32,11 @@ from . import names as N
 from .context import known_names, record_context
 from .fill import CompiledTemplate
 
+#: characters a text without ``max_length`` is given in the worst-case trial fill
+WORST_TEXT = 200
+#: characters of each table cell in the worst-case trial fill
+WORST_CELL = 20
+
 
 @dataclass
 class CheckResult:
@@ -32,6 +44,7 @@ class CheckResult:
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     variables: set[str] = field(default_factory=set)
+    trial_seconds: float | None = None  # the slower of the two trial fills (None: not tried)
 
     @property
     def ok(self) -> bool:
@@ -85,9 +98,31 @@ def check_template(form: FormSpec, template: Path | bytes | CompiledTemplate, co
     if not compiled.has_qr:
         result.warnings.append(Problem(Code.RENDER_TEMPLATE_NO_QR, {"path": label}, severity="warning"))
     if not result.errors:
-        # a trial fill: the sandbox and strict variables only complain while rendering
+        # trial fills: the sandbox, strict variables and the limits only complain while rendering
         try:
-            compiled.render_bytes(record_context(form, None, county, year, "S:check", types=types))
+            for context in (record_context(form, None, county, year, "S:check", types=types),
+                            worst_case_context(form, county, year, types)):
+                start = time.monotonic()
+                compiled.render_bytes(context)
+                result.trial_seconds = max(result.trial_seconds or 0.0, time.monotonic() - start)
         except RenderError as exc:
             result.errors.extend(exc.problems)
     return result
+
+
+def worst_case_context(form: FormSpec, county: County, year: int | None, types=None) -> dict[str, Any]:
+    """A form filled as fully as the data allows: every text at its longest, every table row full.
+
+    A loop or filter whose cost grows with a value is tried at that value's worst case
+    before the first real form is written."""
+    ctx = record_context(form, None, county, year, "S:check", types=types)
+    longest = {f.key: int(f.params.get("max_length") or WORST_TEXT) for f in form.fields}
+    for key, value in ctx.items():
+        if key in (N.IDENT_VAR, "qr_payload"):
+            continue
+        if isinstance(value, str) and value not in (N.BOX_EMPTY, N.BOX_TICKED):
+            root = key[2:].split("__", 1)[0] if key[:2] in ("f_", "v_") else ""
+            ctx[key] = "测" * max(len(value), longest.get(root, WORST_TEXT))
+        elif isinstance(value, list):
+            ctx[key] = [{k: "测" * WORST_CELL for k in row} if isinstance(row, dict) else row for row in value]
+    return ctx

@@ -16,12 +16,16 @@ or Ctrl-C leaves no partial ``.docx`` and no temporary file.
 
 Autoescape is on: without it docxtpl silently drops everything from a ``&`` or ``<``
 on (``张三&李四`` → ``张三``). The sandbox refuses ``{{ ''.__class__.__mro__ }}`` and the
-like in a county's template.
+like in a county's template, and keeps each form within :data:`RENDER_SECONDS_PER_FORM`
+and :data:`RENDER_MAX_BYTES_PER_FORM` (see :mod:`.sandbox`). A template is checked
+when it is loaded (:mod:`.docxsafe`: zip bombs, DTDs, external links, field codes that
+would send a value out), so a dangerous template is never filled.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import concurrent.futures.process  # noqa: F401  (cf.process is named in render_many)
 import io
 import multiprocessing
 import os
@@ -40,7 +44,16 @@ from ..atomic import sweep_temp, write_atomic
 from ..errors import Code, FanpinError, RenderError
 from ..model import FormSpec
 from . import names as N
+from .docxsafe import read_package
 from .qr import qr_png
+from .sandbox import Budget, LimitedSandbox, LimitExceeded, budget
+
+# moved to limits.py on merge
+#: seconds one form (all its templated parts) may take to fill
+RENDER_SECONDS_PER_FORM = 2.0
+# moved to limits.py on merge
+#: bytes (UTF-8) one filled form's templated parts may come to; also what its expressions may make
+RENDER_MAX_BYTES_PER_FORM = 16_000_000
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -54,6 +67,8 @@ IN_FLIGHT = 3  # chunks queued per worker: keeps both cores busy without holding
 _DOCPR_ID = re.compile(r'(<wp:docPr\b[^>]*?\bid=")(\d+)(")')
 _LISTING_CHARS = re.compile(r"<w:t(?: [^>]*)?>[^<]*[\t\a\f\n]")
 _BOOKMARK = re.compile(r"<w:bookmark(?:Start|End)\b[^>]*/>")
+_DIGIT_RUN = re.compile(r"\d{6,}[\dXx]*")
+_DECLARATION = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
 class _NoSelf:
@@ -73,8 +88,8 @@ def _resolve_listing(xml: str) -> str:
 
 
 def make_env() -> SandboxedEnvironment:
-    """The one Jinja environment for every template: sandboxed, autoescaping, strict."""
-    return SandboxedEnvironment(autoescape=True, undefined=jinja2.StrictUndefined)
+    """The one Jinja environment for every template: sandboxed with limits, autoescaping, strict."""
+    return LimitedSandbox(autoescape=True, undefined=jinja2.StrictUndefined)
 
 
 def template_label(source: Path | bytes | str | None) -> str:
@@ -126,11 +141,7 @@ class CompiledTemplate:
         else:
             data = bytes(source)
         self.data = data
-        try:
-            zf = zipfile.ZipFile(io.BytesIO(data))
-            self._entries = {info.filename: (info, zf.read(info.filename)) for info in zf.infolist()}
-        except (zipfile.BadZipFile, OSError, KeyError) as exc:
-            raise RenderError.of(Code.RENDER_TEMPLATE_UNREADABLE, path=self.label, why=exc) from None
+        self._entries = read_package(data, self.label)
         if "word/document.xml" not in self._entries:
             raise RenderError.of(Code.RENDER_TEMPLATE_UNREADABLE, path=self.label, why="缺少 word/document.xml")
         self.env = make_env()
@@ -219,13 +230,25 @@ class CompiledTemplate:
 
     # -- rendering ---------------------------------------------------------------
 
-    def _render_part(self, part: _Part, context: dict[str, Any]) -> str:
+    def _render_part(self, part: _Part, context: dict[str, Any], spend: Budget) -> str:
+        """One part, rendered chunk by chunk so that the size and the clock are watched as it grows."""
         try:
-            xml = part.template.render(context)
+            xml = self._generate(part, context, spend)
+        except LimitExceeded as exc:
+            raise RenderError.of(Code.RENDER_TEMPLATE_LIMIT, path=self.label, form=_form_label(context),
+                                 why=exc.reason) from None
+        except MemoryError:
+            raise RenderError.of(Code.RENDER_TEMPLATE_LIMIT, path=self.label, form=_form_label(context),
+                                 why="内存不足") from None
+        except RecursionError:
+            raise RenderError.of(Code.RENDER_TEMPLATE_LIMIT, path=self.label, form=_form_label(context),
+                                 why="宏或循环嵌套太深") from None
         except jinja2.TemplateError as exc:
             raise render_error(exc, self.label, part.source) from None
-        except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError, ArithmeticError) as exc:
             raise RenderError.of(Code.RENDER_TEMPLATE_FAILED, path=self.label, why=f"{type(exc).__name__}: {exc}") from None
+        if _DECLARATION.search(xml):  # e.g. '<!DOCTYPE …>'|safe: never let a DTD reach lxml or Word
+            raise RenderError.of(Code.RENDER_TEMPLATE_DTD, path=self.label, part=part.name)
         xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
         xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
         if _LISTING_CHARS.search(xml):
@@ -234,14 +257,24 @@ class CompiledTemplate:
             xml = _fix_tables(xml)
         return xml
 
+    @staticmethod
+    def _generate(part: _Part, context: dict[str, Any], spend: Budget) -> str:
+        chunks: list[str] = []
+        for chunk in part.template.generate(context):
+            spend.tick()
+            spend.write(len(chunk.encode("utf-8", "surrogatepass")))
+            chunks.append(chunk)
+        return "".join(chunks)
+
     def render_parts(self, context: dict[str, Any]) -> dict[str, str]:
-        """Templated part name → rendered XML."""
+        """Templated part name → rendered XML, the whole form within the time and size limits."""
         out = {}
-        for part in self.parts:
-            xml = self._render_part(part, context)
-            if part.name == "word/document.xml":
-                xml = _renumber_docpr(xml)
-            out[part.name] = xml
+        with budget(RENDER_SECONDS_PER_FORM, RENDER_MAX_BYTES_PER_FORM) as spend:
+            for part in self.parts:
+                xml = self._render_part(part, context, spend)
+                if part.name == "word/document.xml":
+                    xml = _renumber_docpr(xml)
+                out[part.name] = xml
         return out
 
     def render_bytes(self, context: dict[str, Any]) -> bytes:
@@ -335,6 +368,13 @@ class CompiledTemplate:
         return out
 
 
+def _form_label(context: dict[str, Any]) -> str:
+    """Which form of the batch: the line printed under its QR code, with every run of six or
+    more digits cut to its first four (a case id may be an ID number or a phone)."""
+    text = str(context.get(N.IDENT_VAR) or "（空白表）")
+    return _DIGIT_RUN.sub(lambda m: m.group(0)[:4] + "*" * (len(m.group(0)) - 4), text)
+
+
 def _zinfo(name: str) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
     stored = name.endswith((".png", ".jpg", ".jpeg", ".gif", ".emf", ".wmf"))
@@ -358,8 +398,9 @@ def _renumber_docpr(xml: str) -> str:
 def _check_xml(xml: str, label: str) -> None:
     from lxml import etree
 
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
     try:
-        etree.fromstring(xml.encode("utf-8"))
+        etree.fromstring(xml.encode("utf-8"), parser)
     except etree.XMLSyntaxError as exc:
         raise RenderError.of(Code.RENDER_TEMPLATE_BAD_XML, path=label, why=str(exc)) from None
 
