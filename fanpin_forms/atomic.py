@@ -1,24 +1,146 @@
-"""Writing files so that nobody ever sees half of one.
+"""Writing files so that nobody ever sees half of one, and explaining why a write failed.
 
 Every output (filled forms, PDFs, records, review pages, error reports) is written to
 a temporary file in the same folder and renamed into place with ``os.replace``; a
 crash, a full disk or Ctrl-C leaves the old file (or none), never a broken one.
-Temporary names end in :data:`TMP_MARK` plus an optional batch token, so a batch can
-sweep up what a killed worker left behind.
+
+Temporary names are short and of fixed length, ``.fanpin-<pid>-<batch>-<random>.tmp``,
+whatever the final name: a final name that fits the file system's limit (255 bytes
+on ext4, exFAT, NTFS; a CJK character is 3 bytes) never fails because of its
+temporary one. ``<pid>`` is the process that owns the batch, so what a process
+killed with ``kill -9`` left behind is recognised (its owner is gone) and swept by
+the next run (:func:`sweep_stale`, :func:`sweep_private`); ``<batch>`` lets a batch sweep what its own
+killed workers left (:func:`sweep_temp`). Working folders (:func:`private_dir`)
+carry the owner's pid the same way.
+
+Every OS error while writing becomes :data:`~fanpin_forms.errors.Code.IO_WRITE`
+naming the file or folder, with the cause explained in Chinese from one table
+(:data:`WHY`), for every writer.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import glob
 import os
+import re
+import secrets
+import shutil
+import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import Code, RenderError
+from .errors import Code, FanpinError, RenderError
 
-TMP_MARK = ".fanpin-tmp"
+TMP_PREFIX = ".fanpin-"
+TMP_SUFFIX = ".tmp"
+#: what the name limit is taken to be where the file system does not say
+NAME_MAX_DEFAULT = 255
+_PROBE_BYTES = 4096
+
+#: errno -> what a clerk can do about it (the OS's own text is English)
+WHY: dict[int, str] = {
+    errno.EROFS: "磁盘或U盘是只读的（U盘的写保护开关可能打开了），请换一个可以写入的位置",
+    errno.ENOSPC: "磁盘空间已满，请清理磁盘或换一个空间足够的位置",
+    errno.EDQUOT: "已超出您在这个磁盘上的存储配额，请清理文件或联系管理员",
+    errno.EACCES: "没有写入权限，请换一个文件夹，或请管理员开放这个文件夹的写入权限",
+    errno.EPERM: "系统不允许写入（文件可能被设为只读或锁定），请换一个位置或联系管理员",
+    errno.ENAMETOOLONG: "文件名或路径太长（文件名最多 255 字节，一个汉字占 3 字节），请缩短文件名或换一个层级较浅的文件夹",
+    errno.ENOTDIR: "路径中的某一级是一个文件而不是文件夹，请换一个输出位置",
+    errno.EEXIST: "这里已有一个同名的文件（不是文件夹），请换一个名字",
+    errno.EISDIR: "这里已有一个同名的文件夹，无法写成文件，请换一个名字",
+    errno.ENOENT: "文件夹不存在（U盘或网络盘可能已断开）",
+    errno.EIO: "磁盘读写出错（U盘可能已拔出或已损坏）",
+    errno.EFBIG: "文件太大，超过了这个磁盘格式允许的大小（如 FAT32 单个文件最大 4 GB），请换一个磁盘",
+    errno.EBUSY: "文件正被其他程序占用（例如在 Word 或 WPS 中打开着），请关闭后再试",
+    errno.ETXTBSY: "文件正被其他程序占用，请关闭后再试",
+    errno.EMFILE: "同时打开的文件太多，请关闭其他程序后再试",
+    errno.ENFILE: "系统同时打开的文件太多，请关闭其他程序后再试",
+    errno.ENOMEM: "内存不足，请关闭其他程序后再试",
+    errno.ESTALE: "网络盘连接已失效，请重新连接后再试",
+    errno.ENODEV: "磁盘已不可用（可能已拔出）",
+    errno.ENXIO: "磁盘已不可用（可能已拔出）",
+}
+
+
+def os_why(exc: OSError) -> str:
+    """The Chinese explanation of ``exc`` (never the OS's English text)."""
+    if exc.errno in WHY:
+        return WHY[exc.errno]
+    name = errno.errorcode.get(exc.errno or 0)
+    return f"系统错误（{name}）" if name else "系统错误"
+
+
+def write_error(exc: OSError, path: Path | str, *, error: type[FanpinError] = RenderError) -> FanpinError:
+    """The catalogue error for failing to write ``path``."""
+    return error.of(Code.IO_WRITE, path=str(path), why=os_why(exc))
+
+
+def ensure_dir(path: Path | str, *, error: type[FanpinError] = RenderError) -> Path:
+    """Create the folder ``path`` (and its parents) if needed, or raise IO_WRITE naming it."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(exc, path, error=error) from None
+    return path
+
+
+def check_writable(folder: Path | str, *, error: type[FanpinError] = RenderError) -> Path:
+    """Make sure files can be written into ``folder`` now, before a long job starts.
+
+    Creates the folder and writes and removes a small probe file, which catches a
+    read-only stick, missing rights and a full disk (as root, ``os.access`` would
+    say yes to all but the first)."""
+    folder = ensure_dir(folder, error=error)
+    tmp: str | None = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{new_token()}-", suffix=TMP_SUFFIX, dir=folder)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(b"\0" * _PROBE_BYTES)
+    except OSError as exc:
+        raise write_error(exc, folder, error=error) from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    return folder
+
+
+def name_limit(folder: Path | str) -> int:
+    """The longest file name in bytes the file system under ``folder`` takes.
+
+    Asks the nearest folder that exists (``folder`` itself may not yet)."""
+    here = Path(folder).absolute()
+    while not here.exists() and here != here.parent:
+        here = here.parent
+    try:
+        return int(os.pathconf(here, "PC_NAME_MAX"))
+    except (OSError, ValueError):
+        return NAME_MAX_DEFAULT
+
+
+def name_bytes(name: str) -> int:
+    """Length of ``name`` as the file system counts it."""
+    return len(os.fsencode(name))
+
+
+def new_token() -> str:
+    """A batch token: the owning process and a random part."""
+    return f"{os.getpid()}-{secrets.token_hex(3)}"
+
+
+_DEFAULT_TOKEN: dict[int, str] = {}
+
+
+def _default_token() -> str:
+    pid = os.getpid()  # per process: a forked worker must not reuse its parent's
+    if pid not in _DEFAULT_TOKEN:
+        _DEFAULT_TOKEN[pid] = new_token()
+    return _DEFAULT_TOKEN[pid]
 
 
 def _write_bytes(fh: BinaryIO, data: bytes) -> None:
@@ -26,37 +148,130 @@ def _write_bytes(fh: BinaryIO, data: bytes) -> None:
 
 
 @contextlib.contextmanager
-def atomic_open(path: Path | str, *, token: str = "") -> Iterator[BinaryIO]:
+def atomic_open(path: Path | str, *, token: str = "", error: type[FanpinError] = RenderError
+                ) -> Iterator[BinaryIO]:
     """A binary file handle whose content appears at ``path`` only when the block ends
-    without an error. An OSError becomes the catalogue's IO_WRITE (RenderError)."""
+    without an error. An OSError becomes the catalogue's IO_WRITE naming ``path``.
+
+    ``token`` (from :func:`new_token`) groups the temporary files of one batch."""
     path = Path(path)
     tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:80]}.", suffix=f"{TMP_MARK}{token}", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{token or _default_token()}-", suffix=TMP_SUFFIX,
+                                   dir=path.parent)
         with os.fdopen(fd, "wb") as fh:
             yield fh
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file the usual mode
         os.replace(tmp, path)
         tmp = None
     except OSError as exc:
-        raise RenderError.of(Code.IO_WRITE, path=str(path), why=exc.strerror or exc) from exc
+        raise write_error(exc, path, error=error) from exc
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
 
 
-def write_atomic(path: Path | str, data: bytes, *, token: str = "") -> None:
+def write_atomic(path: Path | str, data: bytes, *, token: str = "", error: type[FanpinError] = RenderError
+                 ) -> None:
     """Write ``data`` to ``path`` atomically."""
-    with atomic_open(path, token=token) as fh:
+    with atomic_open(path, token=token, error=error) as fh:
         _write_bytes(fh, data)
 
 
 def sweep_temp(folder: Path | str, token: str) -> None:
     """Remove temporary files a killed worker of batch ``token`` may have left."""
-    for leftover in Path(folder).glob(f".*{TMP_MARK}{token}"):
+    for leftover in Path(folder).glob(f"{TMP_PREFIX}{token}-*{TMP_SUFFIX}"):
         with contextlib.suppress(OSError):
             leftover.unlink()
+
+
+# --- what a killed process left behind -------------------------------------------------
+
+_RAND = r"[A-Za-z0-9_]{8}"  # what mkstemp/mkdtemp add
+#: names this module gives; ``pid`` is the owner
+TMP_NAME = re.compile(rf"\.fanpin-(?P<pid>\d+)-[0-9a-f]{{6}}-{_RAND}\.tmp")
+PRIVATE_NAME = re.compile(rf"fanpin-(?P<kind>[a-z]+(?:-[a-z]+)*)-(?P<pid>\d+)-{_RAND}")
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (a process of another user counts as alive)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def private_dir(kind: str) -> Path:
+    """A new working folder ``fanpin-<kind>-<pid>-<random>`` in the system's temp folder.
+
+    Mode 0700 (``mkdtemp``): only this user can look inside, which matters because
+    working files hold whole households' records."""
+    return Path(tempfile.mkdtemp(prefix=f"fanpin-{kind}-{os.getpid()}-"))
+
+
+def stale_entries(folder: Path | str, pattern: re.Pattern[str]) -> list[Path]:
+    """Entries of ``folder`` whose whole name matches ``pattern`` and whose owner (the
+    ``pid`` group) is gone; a pattern without a ``pid`` group matches leftovers whose
+    owner cannot be known (names given by older versions)."""
+    out: list[Path] = []
+    with contextlib.suppress(OSError):
+        for entry in Path(folder).iterdir():
+            m = pattern.fullmatch(entry.name)
+            if m is None or entry.is_symlink():
+                continue
+            pid = int(m.group("pid")) if "pid" in pattern.groupindex else None
+            if pid is None or (pid != os.getpid() and not pid_alive(pid)):
+                out.append(entry)
+    return out
+
+
+def remove(entry: Path) -> None:
+    """Delete a file or folder left behind, quietly (it may be gone already)."""
+    if entry.is_dir() and not entry.is_symlink():
+        shutil.rmtree(entry, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            entry.unlink()
+
+
+def sweep_stale(folder: Path | str) -> None:
+    """Remove temporary files in ``folder`` whose owning process is gone (``kill -9``, power loss)."""
+    for entry in stale_entries(folder, TMP_NAME):
+        if entry.is_file():
+            remove(entry)
+
+
+def sweep_private(kind: str | None = None) -> None:
+    """Remove private working folders (of ``kind``, or of every kind) whose owner is gone.
+
+    A process still running with such a folder on its command line (LibreOffice
+    started with a dead owner's profile keeps converting for up to a minute) is
+    killed first: it belongs to nobody and would write into the folder."""
+    for entry in stale_entries(tempfile.gettempdir(), PRIVATE_NAME):
+        if not entry.is_dir() or (kind is not None and PRIVATE_NAME.fullmatch(entry.name)["kind"] != kind):
+            continue
+        for pid in processes_using(str(entry)):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        remove(entry)
+
+
+def processes_using(marker: str) -> list[int]:
+    """Pids whose command line contains ``marker`` (Linux ``/proc``; elsewhere none)."""
+    found = []
+    needle = marker.encode()
+    for entry in glob.glob("/proc/[0-9]*/cmdline"):
+        with contextlib.suppress(OSError, ValueError):
+            with open(entry, "rb") as fh:
+                if needle in fh.read():
+                    found.append(int(entry.split("/")[2]))
+    return [pid for pid in found if pid != os.getpid()]
 
 
 _UMASK: int | None = None

@@ -185,6 +185,17 @@ class Code(str, Enum):
     NOTICE_SENSITIVE = "生成的{what}中出现了敏感信息（{kind}，{where}），已停止，未写出任何文件"
     NOTICE_BAD_RANGE = "日期范围无效：开始日期 {start} 晚于结束日期 {end}"
 
+    # --- writing files, interruptions, leftovers: atomic.py, pdf.py, render/ (IO_*) ---
+    IO_NAME_TOO_LONG = (
+        "文件名太长，无法写入 {folder}：「{name}」有 {size} 字节，这个磁盘的文件名最多 {limit} 字节"
+        "（一个汉字占 3 字节）{more}；请用 --name 换一个较短的文件名格式。未生成任何文件"
+    )
+    IO_EXISTING_FILES = (
+        "输出目录 {folder} 中已有 {total} 个文件：{replaced} 个与本次生成的同名，将被替换；"
+        "{unrelated} 个不是本次生成的（可能是以前运行留下的），打印时请不要混在一起"
+    )
+    IO_INTERRUPTED = "已中断，未完成的文件已清理"
+
     def format(self, **context: object) -> str:  # type: ignore[override]
         """Fill the template; missing keys render as ``?`` instead of failing."""
         return string.Formatter().vformat(self.value, (), _Tolerant(context))
