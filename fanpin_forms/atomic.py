@@ -256,10 +256,21 @@ def sweep_private(kind: str | None = None) -> None:
     for entry in stale_entries(tempfile.gettempdir(), PRIVATE_NAME):
         if not entry.is_dir() or (kind is not None and PRIVATE_NAME.fullmatch(entry.name)["kind"] != kind):
             continue
-        for pid in processes_using(str(entry)):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+        _kill_users(str(entry))
         remove(entry)
+
+
+def _kill_users(marker: str) -> None:
+    """Kill every process using ``marker``: whole process groups where the group's
+    leader uses it too (LibreOffice's ``oosplash`` restarts a killed ``soffice.bin``)."""
+    pids = processes_using(marker)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            pgid = os.getpgid(pid)
+            if pgid in pids and pgid != os.getpgrp():
+                os.killpg(pgid, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL)
 
 
 def processes_using(marker: str) -> list[int]:

@@ -535,7 +535,9 @@ def _stopped_on_failure(pool: cf.ProcessPoolExecutor) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        workers = list((getattr(pool, "_processes", None) or {}).values())  # no public handle in 3.11
+        # No public handles in 3.11 (terminate_workers() is 3.14).
+        workers = list((getattr(pool, "_processes", None) or {}).values())
+        manager = getattr(pool, "_executor_manager_thread", None)
         pool.shutdown(wait=False, cancel_futures=True)
         for proc in workers:
             with contextlib.suppress(Exception):
@@ -543,6 +545,11 @@ def _stopped_on_failure(pool: cf.ProcessPoolExecutor) -> Iterator[None]:
         for proc in workers:
             with contextlib.suppress(Exception):
                 proc.join(5)
+        pool.shutdown(wait=True)  # the manager thread sees its workers gone and ends
+        # An interrupted pool's wake-up pipe can be closed under it; the exit hook that
+        # writes to it would print a traceback after our message.
+        if manager is not None:
+            getattr(cf.process, "_threads_wakeups", {}).pop(manager, None)
         raise
     pool.shutdown(wait=True)
 

@@ -65,30 +65,34 @@ def _parallel(jobs: list) -> list:
 
     Interrupted (Ctrl-C, or a signal the CLI turns into an exception: only the main
     thread sees it), every soffice of this process is killed until the threads have
-    ended, so none of them outlives the working folder they write to."""
+    ended, so none of them outlives the working folder they write to. The wait is on
+    events, not ``Thread.join``: an interrupted join marks a thread that is still
+    running as finished (CPython 3.11, bpo-45274)."""
     from ..pdf import kill_running
 
     results: list[Any] = [None] * len(jobs)
     errors: list[BaseException] = []
+    done = [threading.Event() for _ in jobs]
 
     def run(i, job):
         try:
             results[i] = job()
         except BaseException as exc:  # noqa: BLE001 - re-raised below
             errors.append(exc)
+        finally:
+            done[i].set()
 
-    threads = [threading.Thread(target=run, args=(i, job), daemon=True) for i, job in enumerate(jobs)]
-    for t in threads:
-        t.start()
+    for i, job in enumerate(jobs):
+        threading.Thread(target=run, args=(i, job), daemon=True).start()
     try:
-        for t in threads:
-            t.join()
+        for event in done:
+            event.wait()
     except BaseException:
         deadline = time.monotonic() + STOP_SECONDS
-        while any(t.is_alive() for t in threads) and time.monotonic() < deadline:
+        while not all(e.is_set() for e in done) and time.monotonic() < deadline:
             kill_running()  # again each round: a thread may have started one meanwhile
-            for t in threads:
-                t.join(0.1)
+            for event in done:
+                event.wait(0.1)
         raise
     if errors:
         raise errors[0]
