@@ -211,8 +211,12 @@ def private_dir(kind: str) -> Path:
     """A new working folder ``fanpin-<kind>-<pid>-<random>`` in the system's temp folder.
 
     Mode 0700 (``mkdtemp``): only this user can look inside, which matters because
-    working files hold whole households' records."""
-    return Path(tempfile.mkdtemp(prefix=f"fanpin-{kind}-{os.getpid()}-"))
+    working files hold whole households' records. The temp folder is ``TMPDIR`` when
+    set (a big merge needs room there for its parts)."""
+    try:
+        return Path(tempfile.mkdtemp(prefix=f"fanpin-{kind}-{os.getpid()}-"))
+    except OSError as exc:
+        raise write_error(exc, tempfile.gettempdir()) from None
 
 
 def stale_entries(folder: Path | str, pattern: re.Pattern[str]) -> list[Path]:

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Code, Problem, RenderError
-from ..atomic import ensure_dir, private_dir, remove, stale_entries, sweep_private, write_atomic
+from ..atomic import check_writable, private_dir, remove, stale_entries, sweep_private, write_atomic
 from .fill import CompiledTemplate
 
 #: forms per merged DOCX below which one soffice call is used
@@ -140,7 +140,7 @@ def merged_pdf(compiled: CompiledTemplate, contexts: Sequence[dict[str, Any]], o
         raise ValueError("no forms")
     if not compiled.can_merge:
         return _merged_pdf_slow(compiled, contexts, out, workers=workers, label=label)
-    ensure_dir(out.parent)
+    check_writable(out.parent)  # now, not after minutes of converting
     sweep_leftovers(out.parent)
     work = private_dir(MERGE_KIND)
     cpus = workers or os.cpu_count() or 1
@@ -170,7 +170,7 @@ def _merged_pdf_slow(compiled, contexts, out: Path, *, workers, label) -> Path:
     """Templates with a templated header: one DOCX per form, then concatenate."""
     from ..pdf import merge_pdfs
 
-    ensure_dir(out.parent)
+    check_writable(out.parent)
     sweep_leftovers(out.parent)
     work = private_dir(MERGE_KIND)
     try:
