@@ -213,6 +213,17 @@ class Code(str, Enum):
     RENDER_TEMPLATE_TRIAL = "模板 {path} 试填一份用时 {seconds} 秒（上限 {limit} 秒）"
     RENDER_TEMPLATE_EXISTS = "{path} 已存在，未覆盖（可能是修改过的模板）；要覆盖请加 --force，或用 -o 指定别的目录"
 
+    # --- writing files, interruptions, leftovers: atomic.py, pdf.py, render/ (IO_*) ---
+    IO_NAME_TOO_LONG = (
+        "文件名太长，无法写入 {folder}：「{name}」有 {size} 字节，这个磁盘的文件名最多 {limit} 字节"
+        "（一个汉字占 3 字节）{more}；请用 --name 换一个较短的文件名格式。未生成任何文件"
+    )
+    IO_EXISTING_FILES = (
+        "输出目录 {folder} 中已有 {total} 个文件：{replaced} 个与本次生成的同名，将被替换；"
+        "{unrelated} 个不是本次生成的（可能是以前运行留下的），打印时请不要混在一起"
+    )
+    IO_INTERRUPTED = "已中断，未完成的文件已清理"
+
     def format(self, **context: object) -> str:  # type: ignore[override]
         """Fill the template; missing keys render as ``?`` instead of failing."""
         return string.Formatter().vformat(self.value, (), _Tolerant(context))
@@ -220,26 +231,31 @@ class Code(str, Enum):
 
 #: what an operating-system error means, in the clerk's words (``os_error_text``)
 OS_ERRORS: dict[int, str] = {
-    errno.ENOENT: "文件或文件夹不存在",
-    errno.EACCES: "没有权限（文件可能正被其他程序如 Excel、WPS 占用，或没有写入这个文件夹的权限）",
-    errno.EPERM: "没有权限进行这项操作",
-    errno.EROFS: "磁盘是只读的（例如写保护的U盘或光盘），不能写入",
-    errno.ENOSPC: "磁盘已满，请清理出空间后重试",
-    errno.EDQUOT: "超出了磁盘配额，请清理出空间后重试",
-    errno.ENAMETOOLONG: "文件名过长，请缩短文件名或文件夹名",
-    errno.EISDIR: "这是一个文件夹，不是文件",
-    errno.ENOTDIR: "路径中有一级不是文件夹",
-    errno.EEXIST: "文件已存在",
+    errno.ENOENT: "文件或文件夹不存在（U盘或网络盘可能已断开）",
+    errno.EACCES: "没有权限（文件可能正被 Excel、WPS 等程序占用，或没有这个文件夹的写入权限；请换一个文件夹或请管理员开放权限）",
+    errno.EPERM: "系统不允许这项操作（文件可能被设为只读或锁定），请换一个位置或联系管理员",
+    errno.EROFS: "磁盘或U盘是只读的（U盘的写保护开关可能打开了），请换一个可以写入的位置",
+    errno.ENOSPC: "磁盘空间已满，请清理磁盘或换一个空间足够的位置",
+    errno.EDQUOT: "已超出您在这个磁盘上的存储配额，请清理文件或联系管理员",
+    errno.ENAMETOOLONG: "文件名或路径太长（文件名最多 255 字节，一个汉字占 3 字节），请缩短文件名或换一个层级较浅的文件夹",
+    errno.EISDIR: "这里是一个文件夹，不是文件",
+    errno.ENOTDIR: "路径中的某一级是一个文件而不是文件夹",
+    errno.EEXIST: "这里已有一个同名的文件",
     errno.ENOTEMPTY: "文件夹不是空的",
-    errno.EBUSY: "文件或磁盘正被占用",
-    errno.EMFILE: "同时打开的文件太多",
-    errno.ENFILE: "同时打开的文件太多",
-    errno.EIO: "磁盘读写出错，磁盘或U盘可能已损坏或被拔出",
+    errno.EBUSY: "文件或磁盘正被其他程序占用（例如在 Word 或 WPS 中打开着），请关闭后再试",
+    errno.ETXTBSY: "文件正被其他程序占用，请关闭后再试",
+    errno.EMFILE: "同时打开的文件太多，请关闭其他程序后再试",
+    errno.ENFILE: "系统同时打开的文件太多，请关闭其他程序后再试",
+    errno.ENOMEM: "内存不足，请关闭其他程序后再试",
+    errno.EIO: "磁盘读写出错（U盘可能已拔出或已损坏）",
     errno.EXDEV: "不能在两个磁盘之间直接移动文件",
     errno.ELOOP: "路径中的快捷方式（符号链接）互相指向，形成了循环",
     errno.EINVAL: "文件名或参数无效",
-    errno.EFBIG: "文件太大",
+    errno.EFBIG: "文件太大，超过了这个磁盘格式允许的大小（如 FAT32 单个文件最大 4 GB），请换一个磁盘",
     errno.ETIMEDOUT: "操作超时（网络磁盘可能已断开）",
+    errno.ESTALE: "网络盘连接已失效，请重新连接后再试",
+    errno.ENODEV: "磁盘已不可用（可能已拔出）",
+    errno.ENXIO: "磁盘已不可用（可能已拔出）",
 }
 
 

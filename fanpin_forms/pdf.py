@@ -28,6 +28,13 @@ Design points (measured on LibreOffice 7.4, Debian 12):
   ``outdir`` and each finished PDF is moved into place with :func:`os.replace`,
   so ``outdir`` never holds half-written PDFs or stale files that could be
   mistaken for fresh output.
+* **Nothing left running.** Every soffice group still running is known
+  (:func:`kill_running` ends them all, e.g. when the user interrupts a batch that
+  converts in several threads). A ``kill -9`` of our own process cannot be caught:
+  the profile and staging folders carry our pid in their names, and
+  :func:`sweep_leftovers` (run at every start of the CLI and before every
+  conversion) kills an orphaned soffice still using a dead owner's profile and
+  removes the folders.
 """
 
 from __future__ import annotations
@@ -35,15 +42,17 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import re
 import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from .atomic import atomic_open
-from .errors import Code, RenderError
+from .atomic import atomic_open, ensure_dir, private_dir, remove, stale_entries, sweep_private, write_error
+from .errors import Code, RenderError, os_error_text
 
 #: fontconfig file applied (via ``FONTCONFIG_FILE``) to our soffice processes only.
 FONTS_CONF = Path(__file__).with_name("fonts.conf")
@@ -60,6 +69,11 @@ SETUP_COMMAND = "bash scripts/setup.sh（或 make demo）"
 #: Default timeout: fixed start-up allowance plus a per-file allowance.
 TIMEOUT_BASE_SECONDS = 60.0
 TIMEOUT_PER_FILE_SECONDS = 2.0
+
+#: the private profile's kind of folder (:func:`~fanpin_forms.atomic.private_dir`)
+PROFILE_KIND = "soffice-profile"
+STAGING_PREFIX = ".fanpin-soffice-"
+_STAGING_NAME = re.compile(r"\.fanpin-soffice-(?P<pid>\d+)-[A-Za-z0-9_]{8}")
 
 _STDERR_TAIL_CHARS = 1500
 _FILES_IN_MESSAGE = 10
@@ -139,14 +153,15 @@ def docx_to_pdf(
     if timeout is None:
         timeout = default_timeout(len(sources))
 
+    ensure_dir(outdir)
+    sweep_leftovers(outdir)
     try:
-        outdir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".soffice-", dir=outdir))
+        staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=outdir))
     except OSError as exc:
-        raise RenderError.of(Code.IO_WRITE, path=str(outdir), why=exc.strerror or exc) from exc
+        raise write_error(exc, outdir) from exc
     profile: Path | None = None
     try:
-        profile = Path(tempfile.mkdtemp(prefix="fanpin-soffice-profile-"))
+        profile = private_dir(PROFILE_KIND)
         cmd = [
             soffice,
             f"-env:UserInstallation={profile.as_uri()}",
@@ -186,9 +201,7 @@ def docx_to_pdf(
             try:
                 os.replace(made, final)
             except OSError as exc:
-                raise RenderError.of(
-                    Code.IO_WRITE, path=str(final), why=exc.strerror or exc
-                ) from exc
+                raise write_error(exc, final) from exc
             results.append(final)
         return results
     finally:
@@ -218,12 +231,14 @@ def merge_pdfs(pdfs: Sequence[Path], out: Path) -> Path:
                 ) from exc
             sources.append(src)  # keep open until the merged file is saved
             merged.import_pages(src)
-        out.parent.mkdir(parents=True, exist_ok=True)
+        ensure_dir(out.parent)
         try:
             with atomic_open(out) as fh:
-                merged.save(fh)
+                sink = _Sink(fh)
+                merged.save(sink)
+                sink.check()
         except pdfium.PdfiumError as exc:
-            raise RenderError.of(Code.IO_WRITE, path=str(out), why=exc) from exc
+            raise RenderError.of(Code.IO_WRITE, path=str(out), why=f"PDF 保存失败（{exc}）") from exc
         return out
     finally:
         merged.close()
@@ -245,7 +260,54 @@ def page_count(pdf: Path) -> int:
         doc.close()
 
 
+def kill_running() -> None:
+    """Kill every soffice group this process still has running (all threads)."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for proc in running:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def sweep_leftovers(outdir: Path | None = None) -> None:
+    """Clean up after runs killed with ``kill -9``: their soffice processes and folders.
+
+    A profile folder whose owner (the pid in its name) is gone is removed after
+    killing any process still running with it; with ``outdir``, so are the
+    staging folders such runs left there."""
+    sweep_private(PROFILE_KIND)
+    if outdir is not None:
+        for staging in stale_entries(outdir, _STAGING_NAME):
+            remove(staging)
+
+
 # --- internals ---------------------------------------------------------------
+
+_RUNNING: set[subprocess.Popen] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+class _Sink:
+    """A file for pdfium's writer callback that keeps the OSError a write raised.
+
+    pdfium calls ``write`` from C, where an exception is printed and lost; the error
+    is kept, later writes are dropped, and :meth:`check` raises it once saving ends."""
+
+    def __init__(self, fh) -> None:
+        self.fh = fh
+        self.error: OSError | None = None
+
+    def write(self, data) -> int:
+        if self.error is None:
+            try:
+                self.fh.write(data)
+            except OSError as exc:
+                self.error = exc
+        return len(data)
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise self.error
 
 
 def _child_env() -> dict[str, str]:
@@ -288,10 +350,12 @@ def _run_in_own_group(
     except OSError as exc:  # e.g. found but not executable
         raise RenderError.of(
             Code.RENDER_FAILED,
-            why=f"无法启动 {cmd[0]}：{exc.strerror or exc}",
+            why=f"无法启动 {cmd[0]}：{os_error_text(exc)}",
             files=_names(sources),
             stderr="（无）",
         ) from exc
+    with _RUNNING_LOCK:
+        _RUNNING.add(proc)
     try:
         _stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -304,6 +368,9 @@ def _run_in_own_group(
     except BaseException:  # KeyboardInterrupt etc.: leave nothing behind
         _kill_group(proc)
         raise
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(proc)
     return proc.returncode, stderr.decode("utf-8", "replace")
 
 

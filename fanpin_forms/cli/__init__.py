@@ -11,13 +11,15 @@ One :class:`~fanpin_forms.app.App` lives in ``ctx.obj``. User-facing text is Chi
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 
 import click
 
 from .. import __version__
 from ..app import ENV_COUNTY, App
-from ..errors import FanpinError
+from ..errors import Code, FanpinError
 from . import cases, forms, readback, render
 from .base import FanpinCommand, FanpinGroup, echo_problems, format_problems, pass_app
 
@@ -47,15 +49,48 @@ for _module in (forms, render, cases, readback):
         cli.add_command(_command)
 
 
+#: signals that end a run cleanly: Ctrl-C, ``kill``, the terminal closing
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Interrupted(BaseException):
+    """A stop signal, raised in the main thread so that every ``finally`` and
+    ``except BaseException`` on the way out runs (temporary files, LibreOffice, pool
+    workers). Not a KeyboardInterrupt, which Click would turn into "Aborted!"."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_stop_signal(signum: int, _frame: object) -> None:
+    for sig in STOP_SIGNALS:  # a second Ctrl-C must not cut the clean-up short
+        signal.signal(sig, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
 def main() -> None:
-    """Console-script entry point: load plugins once, let them add commands, run."""
+    """Console-script entry point: load plugins once, let them add commands, run.
+
+    Sweeps what runs killed with ``kill -9`` left in the temp folder first. A stop
+    signal prints 已中断 and exits with 128 + the signal's number (130 for Ctrl-C)."""
+    from ..atomic import sweep_private
+
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _on_stop_signal)
     try:
-        app = _make_app()
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    app.pm.hook.register_commands(cli=cli)
-    cli.main(prog_name="fanpin", obj=app)
+        sweep_private()
+        try:
+            app = _make_app()
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        app.pm.hook.register_commands(cli=cli)
+        cli.main(prog_name="fanpin", obj=app)
+    except Interrupted as exc:
+        with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP)
+            click.echo(f"\n{Code.IO_INTERRUPTED.format()}", err=True)
+        sys.exit(128 + exc.signum)
 
 
 __all__ = ["FanpinCommand", "FanpinGroup", "cli", "echo_problems", "main", "pass_app"]

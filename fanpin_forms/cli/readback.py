@@ -30,6 +30,7 @@ def parse_cmd(app: App, inputs: tuple[Path, ...], out: Path, review_dir: Path | 
     """读取回收的签字表（PDF 或图片，可以是文件夹）：识别是哪一户哪一页、勾选、签字盖章和日期。
 
     有文件或页面读取失败时退出码为 1；只是有内容需要人工复核时退出码为 0。"""
+    from ..atomic import check_writable
     from ..errors import Code, ReadBackError
     from ..readback.read import parse_inputs
     from ..readback.review import write_records
@@ -38,6 +39,11 @@ def parse_cmd(app: App, inputs: tuple[Path, ...], out: Path, review_dir: Path | 
         raise ReadBackError.of(Code.RENDER_BAD_OUTPUT, path=str(out), expected=".jsonl")
     if data is not None and not data.is_file():
         raise ReadBackError.of(Code.DATA_FILE_MISSING, path=str(data))
+    # Every place written to is tried now: reading takes minutes, and a failure to
+    # write afterwards would lose what was read.
+    check_writable(out.parent, error=ReadBackError)
+    if review_dir is not None:
+        check_writable(review_dir, error=ReadBackError)
     with progress("正在读取") as (on_start, update):
         result = parse_inputs(app, list(inputs), data=data, review_dir=review_dir, workers=workers,
                               progress=update, sheet=sheet, on_start=on_start)

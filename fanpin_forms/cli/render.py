@@ -15,7 +15,7 @@ import click
 
 from ..app import App
 from .base import FanpinCommand, FanpinGroup, echo_problems, pass_app, progress
-from ..errors import Code, Problem, RenderError, os_error_text
+from ..errors import Code, Problem, RenderError
 
 
 def printable_forms(app: App) -> list:
@@ -53,14 +53,6 @@ def _year(app: App, year: int | None) -> int:
     return year
 
 
-def make_dir(path: Path) -> None:
-    """Create an output folder; a read-only stick or a too long name is a Chinese error."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RenderError.of(Code.IO_WRITE, path=str(path), why=os_error_text(exc)) from None
-
-
 # --- templates ------------------------------------------------------------------------
 
 
@@ -79,7 +71,7 @@ def templates_build(app: App, form_ids: tuple[str, ...], out_dir: Path, force: b
     """由表单定义生成模板 <表单编号>.docx（不写表单编号则生成全部表单），写到当前目录或 -o 指定的目录。
 
     已有的同名文件（可能是改过的模板）不会被覆盖，除非加 --force。"""
-    from ..atomic import write_atomic
+    from ..atomic import ensure_dir, write_atomic
     from ..render.template import build_template
 
     forms = [printable_form(app, f) for f in form_ids] if form_ids else printable_forms(app)
@@ -87,10 +79,7 @@ def templates_build(app: App, form_ids: tuple[str, ...], out_dir: Path, force: b
     existing = [out / f"{form.id}.docx" for form in forms if (out / f"{form.id}.docx").exists()]
     if existing and not force:
         raise RenderError([Problem(Code.RENDER_TEMPLATE_EXISTS, {"path": str(p)}) for p in existing])
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RenderError.of(Code.IO_WRITE, path=str(out), why=os_error_text(exc)) from exc
+    ensure_dir(out)
     for form in forms:
         path = out / f"{form.id}.docx"
         write_atomic(path, build_template(form))
@@ -191,6 +180,7 @@ def fill_cmd(app: App, form_id: str, data: Path, out_dir: Path, skip_invalid: bo
              want_pdf: bool, merge_pdf: Path | None, year: int | None, template: Path | None, sheet: str | None,
              workers: int | None) -> None:
     """按台账批量填表：每户一个 DOCX（可加 PDF）。先校验全部记录，有错误时不生成任何文件。"""
+    from ..atomic import ensure_dir
     from ..batch import load_and_check
     from ..render.context import record_context, record_ident
     from ..render.fill import DEFAULT_PATTERN, fill_batch
@@ -216,7 +206,7 @@ def fill_cmd(app: App, form_id: str, data: Path, out_dir: Path, skip_invalid: bo
                                    + ("（可加 --skip-invalid 只生成正确的记录）" if not file_level else "。"))
     records = result.records
     if result.errors:
-        make_dir(out_dir)
+        ensure_dir(out_dir)
         csv_path = write_errors_csv(out_dir / "errors.csv", result.errors)
         click.echo(f"警告：{len(result.invalid_rows)} 条记录有错误，已跳过；错误清单见 {csv_path}", err=True)
     if not records:
@@ -225,7 +215,8 @@ def fill_cmd(app: App, form_id: str, data: Path, out_dir: Path, skip_invalid: bo
     with progress(f"正在填写 {form.id}") as (start, update):
         start(len(records))
         paths = fill_batch(form, records, app.county, out_dir, name_pattern=pattern, year=year, workers=workers,
-                           progress=update, template=compiled, types=app.field_types)
+                           progress=update, template=compiled, types=app.field_types,
+                           notice=lambda p: echo_problems([p]))
     click.echo(f"已生成 {len(paths)} 份「{form.title}」（DOCX）于 {out_dir}")
     if want_pdf or merge_pdf is not None:
         click.echo("正在用 LibreOffice 生成 PDF……", err=True)
@@ -261,7 +252,7 @@ def blank_cmd(app: App, form_id: str, copies: int, out: Path, start: int, year: 
               template: Path | None) -> None:
     """打印空白表：每份有自己的流水号（二维码 S:<表单>-<日期>-<序号>），供手工填写。"""
     from ..render.context import record_context
-    from ..atomic import write_atomic
+    from ..atomic import ensure_dir, write_atomic
     from ..render.pdfout import merged_pdf
 
     form = printable_form(app, form_id)
@@ -273,7 +264,7 @@ def blank_cmd(app: App, form_id: str, copies: int, out: Path, start: int, year: 
     today = dt.date.today()
     contexts = [record_context(form, None, app.county, year, blank_serial(form.id, today, n), types=app.field_types)
                 for n in range(start, start + copies)]
-    make_dir(out.parent)
+    ensure_dir(out.parent)
     if suffix == ".docx":
         write_atomic(out, compiled.render_merged(contexts))
     else:

@@ -406,15 +406,12 @@ def _header(app, form):
 
 
 def _number_review(records: list[dict], review_dir: Path | None) -> None:
-    from ..atomic import write_atomic
+    from ..atomic import ensure_dir, write_atomic
 
     n = 0
     crop_dir = review_dir / "crops" if review_dir is not None else None
     if crop_dir is not None and any(rec.get("_crops") for rec in records):
-        try:
-            crop_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ReadBackError.of(Code.IO_WRITE, path=str(crop_dir), why=exc.strerror or exc) from exc
+        ensure_dir(crop_dir, error=ReadBackError)
     for rec in records:
         crops = rec.pop("_crops", {})
         for item in rec["needs_review"]:
@@ -422,7 +419,7 @@ def _number_review(records: list[dict], review_dir: Path | None) -> None:
             item["id"] = f"R{n:04d}"
             data = crops.get(id(item))
             if data and crop_dir is not None:
-                write_atomic(crop_dir / f"{item['id']}.png", data)
+                write_atomic(crop_dir / f"{item['id']}.png", data, error=ReadBackError)
                 item["crop"] = f"crops/{item['id']}.png"
 
 

@@ -207,18 +207,14 @@ def write_review(app, records: list[dict], review_dir: Path) -> Path:
     """``review_dir/review.html`` (crops already in ``review_dir/crops``)."""
     from jinja2 import Environment
 
-    from ..atomic import write_atomic
+    from ..atomic import ensure_dir, write_atomic
 
-    review_dir = Path(review_dir)
-    try:
-        review_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ReadBackError.of(Code.IO_WRITE, path=str(review_dir), why=exc.strerror or exc) from exc
+    review_dir = ensure_dir(review_dir, error=ReadBackError)
     items = review_items(app, records, review_dir)
     env = Environment(autoescape=True)
     html = env.from_string(_TEMPLATE).render(items=items, total=len(items))
     path = review_dir / "review.html"
-    write_atomic(path, html.encode("utf-8"))
+    write_atomic(path, html.encode("utf-8"), error=ReadBackError)
     return path
 
 
@@ -248,11 +244,11 @@ def read_records(path: Path) -> list[dict]:
 
 
 def write_records(path: Path, records: list[dict]) -> None:
-    from ..atomic import write_atomic
+    from ..atomic import ensure_dir, write_atomic
 
     body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(Path(path), body.encode("utf-8"))
+    ensure_dir(Path(path).parent, error=ReadBackError)
+    write_atomic(Path(path), body.encode("utf-8"), error=ReadBackError)
 
 
 def read_corrections(path: Path) -> list[tuple[int, str, str]]:

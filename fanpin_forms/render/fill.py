@@ -25,13 +25,14 @@ would send a value out), so a dangerous template is never filled.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import concurrent.futures.process  # noqa: F401  (cf.process is named in render_many)
+import contextlib
 import io
 import multiprocessing
 import os
 import re
-import secrets
+import signal
 import zipfile
+from concurrent.futures.process import BrokenProcessPool
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,8 +41,8 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
-from ..atomic import sweep_temp, write_atomic
-from ..errors import Code, FanpinError, RenderError
+from ..atomic import ensure_dir, name_bytes, name_limit, new_token, sweep_stale, sweep_temp, write_atomic
+from ..errors import Code, FanpinError, Problem, RenderError
 from ..model import FormSpec
 from . import names as N
 from .docxsafe import read_package
@@ -466,6 +467,12 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(template_bytes: bytes | None, label: str, token: str) -> None:
+    # Ctrl-C and a closing terminal reach the whole process group: the parent alone
+    # decides (it cancels the batch and terminates us). SIGTERM is how it does so, and
+    # must not run a handler inherited from the parent by fork.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if template_bytes is not None:  # spawn: compile again; fork: inherited from the parent
         _WORKER["t"] = CompiledTemplate(template_bytes, label=label)
     _WORKER["token"] = token
@@ -502,7 +509,7 @@ def render_many(compiled: CompiledTemplate, jobs: Iterable[tuple[Path, dict[str,
     most a few chunks in flight, so memory does not grow with the batch."""
     workers = (os.cpu_count() or 1) if workers is None else max(1, int(workers))
     total = len(jobs) if total is None and isinstance(jobs, Sized) else total
-    token = "-" + secrets.token_hex(4)
+    token = new_token()
     folders: set[Path] = set()
 
     def chunks() -> Iterator[list[tuple[str, dict[str, Any]]]]:
@@ -528,8 +535,9 @@ def render_many(compiled: CompiledTemplate, jobs: Iterable[tuple[Path, dict[str,
         forked = mp.get_start_method() == "fork"
         if forked:
             _WORKER["t"] = compiled  # the children inherit it: no pickling, no recompiling
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp, initializer=_init_worker,
-                                    initargs=(None if forked else compiled.data, compiled.label, token)) as pool:
+        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp, initializer=_init_worker,
+                                      initargs=(None if forked else compiled.data, compiled.label, token))
+        with _stopped_on_failure(pool):
             pending: set[cf.Future] = set()
 
             def collect(wait_for: str) -> None:
@@ -540,24 +548,79 @@ def render_many(compiled: CompiledTemplate, jobs: Iterable[tuple[Path, dict[str,
                     if progress:
                         progress(n)
 
-            try:
-                for chunk in chunks():
-                    if len(pending) >= IN_FLIGHT * workers:
-                        collect(cf.FIRST_COMPLETED)
-                    pending.add(pool.submit(_render_chunk, chunk))
-                while pending:
+            for chunk in chunks():
+                if len(pending) >= IN_FLIGHT * workers:
                     collect(cf.FIRST_COMPLETED)
-            except BaseException:
-                for f in pending:
-                    f.cancel()
-                raise
+                pending.add(pool.submit(_render_chunk, chunk))
+            while pending:
+                collect(cf.FIRST_COMPLETED)
     except _PoolFailure as exc:
         raise RenderError(exc.problems) from None
-    except cf.process.BrokenProcessPool as exc:
-        raise RenderError.of(Code.RENDER_TEMPLATE_FAILED, path=compiled.label, why=f"填写进程异常退出：{exc}") from None
+    except BrokenProcessPool:
+        raise RenderError.of(Code.RENDER_TEMPLATE_FAILED, path=compiled.label,
+                             why="填写进程异常退出（可能是内存不足，或进程被系统结束）") from None
     finally:
         for folder in folders:
             sweep_temp(folder, token)
+
+
+@contextlib.contextmanager
+def _stopped_on_failure(pool: cf.ProcessPoolExecutor) -> Iterator[None]:
+    """Shut ``pool`` down when the block ends: waiting for it normally; at once on any
+    error or interrupt, cancelling what is queued and terminating the workers.
+
+    ``shutdown(cancel_futures=True)`` alone would still wait for the chunks being
+    written; a worker killed mid-write leaves only a temporary file, which the
+    batch's sweep removes."""
+    try:
+        yield
+    except BaseException:
+        # No public handles in 3.11 (terminate_workers() is 3.14).
+        workers = list((getattr(pool, "_processes", None) or {}).values())
+        manager = getattr(pool, "_executor_manager_thread", None)
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in workers:
+            with contextlib.suppress(Exception):
+                proc.terminate()
+        for proc in workers:
+            with contextlib.suppress(Exception):
+                proc.join(5)
+        pool.shutdown(wait=True)  # the manager thread sees its workers gone and ends
+        # An interrupted pool's wake-up pipe can be closed under it; the exit hook that
+        # writes to it would print a traceback after our message.
+        if manager is not None:
+            getattr(cf.process, "_threads_wakeups", {}).pop(manager, None)
+        raise
+    pool.shutdown(wait=True)
+
+
+def existing_files(out_dir: Path, paths: Sequence[Path]) -> tuple[int, int]:
+    """(files of this batch already there, other visible files) in ``out_dir``.
+
+    A DOCX of this batch counts with its PDF; ``errors.csv`` is this batch's report."""
+    ours = {p.name for p in paths} | {p.with_suffix(".pdf").name for p in paths} | {"errors.csv"}
+    replaced = unrelated = 0
+    with contextlib.suppress(OSError):
+        for entry in out_dir.iterdir():
+            if entry.name.startswith(".") or not entry.is_file():
+                continue
+            if entry.name in ours:
+                replaced += entry.name != "errors.csv"
+            else:
+                unrelated += 1
+    return replaced, unrelated
+
+
+def check_name_lengths(out_dir: Path, names: Sequence[str]) -> None:
+    """Refuse the batch, before anything is written, if a file name (or its PDF's) is
+    longer than the file system under ``out_dir`` allows."""
+    limit = name_limit(out_dir)
+    long = [(n, name_bytes(n)) for n in names if name_bytes(n) > limit]
+    if long:
+        name, size = long[0]
+        more = f"，共 {len(long)} 个文件名超长" if len(long) > 1 else ""
+        raise RenderError.of(Code.IO_NAME_TOO_LONG, folder=str(out_dir), name=name, size=size, limit=limit,
+                             more=more)
 
 
 DEFAULT_PATTERN = "{township}_{village}_{head_name}_{case_id}"
@@ -565,11 +628,14 @@ DEFAULT_PATTERN = "{township}_{village}_{head_name}_{case_id}"
 
 def fill_batch(form: FormSpec, records: Sequence, county, out_dir: Path | str, *, name_pattern: str = DEFAULT_PATTERN,
                year: int | None = None, workers: int | None = None, progress: Callable[[int], None] | None = None,
-               template: Path | str | bytes | CompiledTemplate | None = None, types: dict | None = None) -> list[Path]:
+               template: Path | str | bytes | CompiledTemplate | None = None, types: dict | None = None,
+               notice: Callable[[Problem], None] | None = None) -> list[Path]:
     """Fill ``form`` once per record into ``out_dir``; returns the paths in record order.
 
-    Validates the name pattern and the county's baseline for ``year`` (default: this
-    year) before writing anything; contexts are then made as the writers need them."""
+    Validates the name pattern, the file names' lengths and the county's baseline for
+    ``year`` (default: this year) before writing anything; contexts are then made as
+    the writers need them. ``notice`` is told (a warning) when ``out_dir`` already holds
+    files: this batch's are replaced, each atomically; others are left alone."""
     import datetime as dt
 
     from .context import record_context, record_ident
@@ -580,11 +646,14 @@ def fill_batch(form: FormSpec, records: Sequence, county, out_dir: Path | str, *
     county.placeholders(year)  # raises POLICY_NO_BASELINE now rather than mid-batch
     compiled = compile_for(form, template)
     out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RenderError.of(Code.IO_WRITE, path=str(out), why=exc.strerror or exc) from exc
+    check_name_lengths(out, names)
+    ensure_dir(out)
+    sweep_stale(out)
     paths = [out / name for name in names]
+    replaced, unrelated = existing_files(out, paths)
+    if notice is not None and replaced + unrelated:
+        notice(Problem(Code.IO_EXISTING_FILES, {"folder": str(out), "total": replaced + unrelated,
+                                                "replaced": replaced, "unrelated": unrelated}, severity="warning"))
     jobs = ((path, record_context(form, r, county, year, record_ident(r, i + 1), types=types))
             for i, (path, r) in enumerate(zip(paths, records)))
     render_many(compiled, jobs, total=len(paths), workers=workers, progress=progress)

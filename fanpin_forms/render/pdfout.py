@@ -19,6 +19,15 @@ the font subsets of the whole batch (1.4 MB instead of 0.1 MB a page).
 
 Every form must come out as exactly one page (each page has its own QR code); a
 form that spills over is reported with RENDER_PDF_PAGES.
+
+The merged DOCX parts and their PDFs hold every household's full record, so they are
+made in a private working folder in the system's temp folder (mode 0700, only this
+user can read it), not beside the print PDF, where anyone who gets the USB stick or
+the shared folder would find them if the run were killed. Only the finished PDF is
+written beside it (atomically). The folder carries our pid; :func:`sweep_leftovers`
+removes the ones whose owner was killed (and hidden ``.fanpin-merge-*`` folders that
+older versions left beside the output). An interrupt stops every soffice started
+here before the working folder is removed.
 """
 
 from __future__ import annotations
@@ -27,19 +36,23 @@ import math
 import os
 import re
 import shutil
-import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import Code, Problem, RenderError
-from ..atomic import write_atomic
+from ..atomic import check_writable, private_dir, remove, stale_entries, sweep_private, write_atomic
 from .fill import CompiledTemplate
 
 #: forms per merged DOCX below which one soffice call is used
 MERGE_CHUNK_MIN = 40
 MERGE_PART_MAX = 500  # pages per LibreOffice run: bounds its memory on a 10,000-form batch
+MERGE_KIND = "merge"
+_LEGACY_MERGE = re.compile(r"\.fanpin-merge-[A-Za-z0-9_]{8}")
+#: how long an interrupted batch waits for its converter threads to end
+STOP_SECONDS = 15.0
 
 
 def _chunks(items: Sequence, n: int) -> list[list]:
@@ -48,21 +61,39 @@ def _chunks(items: Sequence, n: int) -> list[list]:
 
 
 def _parallel(jobs: list) -> list:
-    """Run callables in threads (each starts its own soffice); re-raise the first error."""
+    """Run callables in threads (each starts its own soffice); re-raise the first error.
+
+    Interrupted (Ctrl-C, or a signal the CLI turns into an exception: only the main
+    thread sees it), every soffice of this process is killed until the threads have
+    ended, so none of them outlives the working folder they write to. The wait is on
+    events, not ``Thread.join``: an interrupted join marks a thread that is still
+    running as finished (CPython 3.11, bpo-45274)."""
+    from ..pdf import kill_running
+
     results: list[Any] = [None] * len(jobs)
     errors: list[BaseException] = []
+    done = [threading.Event() for _ in jobs]
 
     def run(i, job):
         try:
             results[i] = job()
         except BaseException as exc:  # noqa: BLE001 - re-raised below
             errors.append(exc)
+        finally:
+            done[i].set()
 
-    threads = [threading.Thread(target=run, args=(i, job), daemon=True) for i, job in enumerate(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    for i, job in enumerate(jobs):
+        threading.Thread(target=run, args=(i, job), daemon=True).start()
+    try:
+        for event in done:
+            event.wait()
+    except BaseException:
+        deadline = time.monotonic() + STOP_SECONDS
+        while not all(e.is_set() for e in done) and time.monotonic() < deadline:
+            kill_running()  # again each round: a thread may have started one meanwhile
+            for event in done:
+                event.wait(0.1)
+        raise
     if errors:
         raise errors[0]
     return results
@@ -109,8 +140,9 @@ def merged_pdf(compiled: CompiledTemplate, contexts: Sequence[dict[str, Any]], o
         raise ValueError("no forms")
     if not compiled.can_merge:
         return _merged_pdf_slow(compiled, contexts, out, workers=workers, label=label)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".fanpin-merge-", dir=out.parent))
+    check_writable(out.parent)  # now, not after minutes of converting
+    sweep_leftovers(out.parent)
+    work = private_dir(MERGE_KIND)
     cpus = workers or os.cpu_count() or 1
     parts = max(_workers(len(contexts), MERGE_CHUNK_MIN, workers), math.ceil(len(contexts) / MERGE_PART_MAX))
     chunks = _chunks(contexts, parts)
@@ -138,7 +170,9 @@ def _merged_pdf_slow(compiled, contexts, out: Path, *, workers, label) -> Path:
     """Templates with a templated header: one DOCX per form, then concatenate."""
     from ..pdf import merge_pdfs
 
-    work = Path(tempfile.mkdtemp(prefix=".fanpin-merge-", dir=out.parent))
+    check_writable(out.parent)
+    sweep_leftovers(out.parent)
+    work = private_dir(MERGE_KIND)
     try:
         docs = []
         for i, ctx in enumerate(contexts):
@@ -150,6 +184,16 @@ def _merged_pdf_slow(compiled, contexts, out: Path, *, workers, label) -> Path:
         return out
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def sweep_leftovers(beside: Path | None = None) -> None:
+    """Remove merge working folders whose owner is gone; with ``beside`` (the folder of
+    a print PDF) also the hidden ``.fanpin-merge-*`` folders older versions put there."""
+    sweep_private(MERGE_KIND)
+    if beside is not None:
+        for entry in stale_entries(beside, _LEGACY_MERGE):
+            if entry.is_dir():
+                remove(entry)
 
 
 def _report_spills(pdf: Path, contexts: Sequence[dict[str, Any]], label: str) -> None:
