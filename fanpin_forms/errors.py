@@ -12,7 +12,11 @@ Location prefixes follow what the user can act on:
 * data files: ``file 第N行 「字段」: message`` with N the row number as Excel shows it.
 
 Sensitive values (ID numbers, phones, bank accounts) must be masked by the caller
-before they are put into a message context: see :mod:`fanpin_forms.masking`.
+before they are put into a message context: see :mod:`fanpin_forms.masking`. As a
+safety net for values typed into a column not marked sensitive, every rendered
+message and location goes through :func:`fanpin_forms.masking.scrub_shapes`, which
+masks whatever reads as an ID number, a phone or a bank account (dates, 户编号, row
+numbers and amounts stay).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+
+from .masking import scrub_shapes
 
 
 class Code(str, Enum):
@@ -185,6 +191,12 @@ class Code(str, Enum):
     NOTICE_SENSITIVE = "生成的{what}中出现了敏感信息（{kind}，{where}），已停止，未写出任何文件"
     NOTICE_BAD_RANGE = "日期范围无效：开始日期 {start} 晚于结束日期 {end}"
 
+    # --- privacy: the leak guard, formulas in cells ------------------------------
+    NOTICE_PRIVATE_VALUE = (
+        "「{value}」中有{kinds}{whose}，{what}中不得公开（二、5）；请在台账中改正这一格后重新生成。未写出任何文件"
+    )
+    VALUE_FORMULA = "「{value}」以「{char}」开头，Excel 会把它当作公式执行；请删去开头的「{char}」"
+
     def format(self, **context: object) -> str:  # type: ignore[override]
         """Fill the template; missing keys render as ``?`` instead of failing."""
         return string.Formatter().vformat(self.value, (), _Tolerant(context))
@@ -239,10 +251,11 @@ class Problem:
 
     @property
     def message(self) -> str:
-        return self.code.format(**self.context)
+        """The message, with anything ID-, phone- or bank-shaped masked."""
+        return scrub_shapes(self.code.format(**self.context))
 
     def __str__(self) -> str:
-        where = str(self.location)
+        where = scrub_shapes(str(self.location))
         return f"{where} {self.message}" if where else self.message
 
     def with_location(self, **changes: object) -> Problem:
