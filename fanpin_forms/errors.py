@@ -13,10 +13,11 @@ Location prefixes follow what the user can act on:
 
 Sensitive values (ID numbers, phones, bank accounts) must be masked by the caller
 before they are put into a message context: see :mod:`fanpin_forms.masking`. As a
-safety net for values typed into a column not marked sensitive, every rendered
-message and location goes through :func:`fanpin_forms.masking.scrub_shapes`, which
-masks whatever reads as an ID number, a phone or a bank account (dates, 户编号, row
-numbers and amounts stay).
+safety net for values typed into a column not marked sensitive, every value put
+into a message and every location goes through
+:func:`fanpin_forms.masking.scrub_shapes`, which masks whatever reads as an ID
+number, a phone or a bank account (dates, 户编号, row numbers and amounts stay; the
+catalogue's own wording, such as the example number 0730-1234567, is not touched).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import difflib
 import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import Enum
 
 from .masking import scrub_shapes
@@ -251,8 +253,8 @@ class Problem:
 
     @property
     def message(self) -> str:
-        """The message, with anything ID-, phone- or bank-shaped masked."""
-        return scrub_shapes(self.code.format(**self.context))
+        """The message, with anything ID-, phone- or bank-shaped in its values masked."""
+        return self.code.format(**{k: _scrubbed(v) for k, v in self.context.items()})
 
     def __str__(self) -> str:
         where = scrub_shapes(str(self.location))
@@ -261,6 +263,13 @@ class Problem:
     def with_location(self, **changes: object) -> Problem:
         loc = Location(**{**self.location.__dict__, **changes})
         return Problem(self.code, self.context, loc, self.severity)
+
+
+def _scrubbed(value: object) -> object:
+    """A context value as it may be shown: text and numbers scrubbed, anything else as it is."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
+        return value
+    return scrub_shapes(str(value))
 
 
 class FanpinError(Exception):

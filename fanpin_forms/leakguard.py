@@ -261,12 +261,9 @@ def find(text: str, *, secrets: Secrets | None = None, terms: Sequence[str] = ()
     number counts, and so do :data:`STRICT_TOTAL` digits in the whole value."""
     hits: list[Hit] = []
     runs = numeric_runs(text)
-    for run in [*runs, *numeric_runs(text, mixed=True)]:
-        if any(h.start < run.end and run.start < h.end for h in hits):
-            continue
-        hit = _judge(run, secrets, strict)
-        if hit is not None:
-            hits.append(hit)
+    for whole in numeric_runs(text, mixed=True):
+        hits.extend(_judge_mixed(whole, [r for r in runs if whole.start <= r.start and r.end <= whole.end],
+                                 secrets, strict))
     counted = [r for r in runs if not _is_dates(r)]
     if strict and not hits and sum(len(r.digits) for r in counted) >= STRICT_TOTAL:
         positions = tuple(p for r in counted for p in r.positions)
@@ -281,24 +278,48 @@ def find(text: str, *, secrets: Secrets | None = None, terms: Sequence[str] = ()
     return sorted(hits, key=lambda h: (h.start, h.end))
 
 
+def _judge_mixed(whole: Run, parts: list[Run], secrets: Secrets | None, strict: bool) -> list[Hit]:
+    """Hits in a number written in more than one script (``parts`` in one script each).
+
+    The parts win when they hold an ID, phone or account and leave at most two digits
+    over (the 四 of 李四 before a phone); otherwise the whole is judged, so that a
+    number written half in Chinese numerals is masked as one."""
+    found = [h for h in (_judge(r, secrets, strict) for r in parts) if h is not None]
+    if len(parts) == 1:
+        return found
+    left_over = len(whole.positions) - sum(len(h.positions) for h in found)
+    if any(h.kind != "digits" for h in found) and left_over <= 2:
+        return found
+    joined = _judge(whole, secrets, strict)
+    return [joined] if joined is not None else found
+
+
 def _judge(run: Run, secrets: Secrets | None, strict: bool) -> Hit | None:
+    """A run is private if it has a private shape or holds a piece of a secret.
+
+    It is named as a household's own value only when it shares most of its pieces
+    with it: every ID number of a county starts with the county's six-digit code."""
+    kind = None if _is_dates(run) else shape(run.digits, strict=strict)
     owned = _owned(run, secrets)
     if owned is not None:
-        return Hit(run.start, run.end, owned[0], run.positions, owned[1])
-    kind = None if _is_dates(run) else shape(run.digits, strict=strict)
+        secret_kind, owner, share = owned
+        if share >= 0.5:
+            return Hit(run.start, run.end, secret_kind, run.positions, owner)
+        kind = kind or secret_kind
     return None if kind is None else Hit(run.start, run.end, kind, run.positions)
 
 
-def _owned(run: Run, secrets: Secrets | None) -> tuple[str, int | None] | None:
-    """(kind, owner) of the secret sharing most pieces with ``run``, or None.
-
-    Most pieces, because every ID number of a county starts with its six-digit code:
-    the ID typed whole is its owner's, not the first household's."""
+def _owned(run: Run, secrets: Secrets | None) -> tuple[str, int | None, float] | None:
+    """(kind, owner, share of the run's pieces) of the secret sharing most pieces with ``run``, or None."""
     if not secrets or not secrets.fragments:
         return None
     digits = run.digits.rstrip("X")
+    pieces = list(dict.fromkeys(digits[i:i + FRAGMENT_MIN] for i in range(len(digits) - FRAGMENT_MIN + 1)))
     votes: dict[tuple[str, int | None], int] = {}
-    for piece in dict.fromkeys(digits[i:i + FRAGMENT_MIN] for i in range(len(digits) - FRAGMENT_MIN + 1)):
+    for piece in pieces:
         for owner in secrets.fragments.get(piece, ()):
             votes[owner] = votes.get(owner, 0) + 1
-    return max(votes, key=votes.__getitem__) if votes else None
+    if not votes:
+        return None
+    best = max(votes, key=votes.__getitem__)
+    return best[0], best[1], votes[best] / len(pieces)
