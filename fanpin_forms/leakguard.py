@@ -71,6 +71,9 @@ _SEPARATOR_CATEGORIES = ("Zs", "Zl", "Zp", "Pd", "Cf")
 
 _DATE = r"(?:19|20)\d\d[-/.](?:0?[1-9]|1[0-2])[-/.](?:0?[1-9]|[12]\d|3[01])"
 _DATES = re.compile(rf"{_DATE}(?:[\s\-/]*{_DATE})*")
+#: every private shape has at least this many digits (a landline: 0 and nine more)
+_SHAPE_MIN = 10
+_DIGITISH = re.compile(rf"[\d{''.join(_CHINESE_DIGITS)}]")
 _MOBILE = re.compile(r"(?:0086|86)?1[3-9]\d{9}")
 _LANDLINE = re.compile(r"0[1-9]\d{8,10}")
 
@@ -233,6 +236,7 @@ class Secrets:
     def __init__(self, values: Iterable[tuple[str, str, int | None]] = ()):
         self.fragments: dict[str, list[tuple[str, int | None]]] = {}
         self.words: list[tuple[str, str, int | None]] = []
+        self._seen: set[str] = set()
         for kind, value, owner in values:
             self.add(kind, value, owner)
 
@@ -244,7 +248,8 @@ class Secrets:
             pieces = {d[i:i + FRAGMENT_MIN] for d in numbers for i in range(len(d) - FRAGMENT_MIN + 1)}
             for piece in pieces:
                 self.fragments.setdefault(piece, []).append((kind, owner))
-        elif len(squeezed) >= 3:
+        elif len(squeezed) >= 3 and squeezed not in self._seen:
+            self._seen.add(squeezed)
             self.words.append((squeezed, kind, owner))
 
     def __bool__(self) -> bool:
@@ -260,8 +265,9 @@ def find(text: str, *, secrets: Secrets | None = None, terms: Sequence[str] = ()
     one value that will be shown to the public or put in a file name: any long
     number counts, and so do :data:`STRICT_TOTAL` digits in the whole value."""
     hits: list[Hit] = []
-    runs = numeric_runs(text)
-    for whole in numeric_runs(text, mixed=True):
+    fewest = STRICT_MIN if strict else FRAGMENT_MIN if secrets and secrets.fragments else _SHAPE_MIN
+    runs = numeric_runs(text) if len(_DIGITISH.findall(text)) >= fewest else []
+    for whole in numeric_runs(text, mixed=True) if runs else ():
         hits.extend(_judge_mixed(whole, [r for r in runs if whole.start <= r.start and r.end <= whole.end],
                                  secrets, strict))
     counted = [r for r in runs if not _is_dates(r)]
@@ -273,8 +279,10 @@ def find(text: str, *, secrets: Secrets | None = None, terms: Sequence[str] = ()
     if words:
         squeezed, where = compact(text)
         for word, kind, owner in words:
-            for m in re.finditer(re.escape(word), squeezed):
-                hits.append(Hit(where[m.start()], where[m.end() - 1] + 1, kind, (), owner))
+            at = squeezed.find(word)
+            while at >= 0:
+                hits.append(Hit(where[at], where[at + len(word) - 1] + 1, kind, (), owner))
+                at = squeezed.find(word, at + 1)
     return sorted(hits, key=lambda h: (h.start, h.end))
 
 
