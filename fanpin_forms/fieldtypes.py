@@ -337,6 +337,9 @@ class AddressType(FieldType):
                 out[part] = ""
                 continue
             out[part] = as_text(value)
+            if out[part].startswith(FORMULA_TRIGGERS):
+                raise Invalid(Code.VALUE_FORMULA, part_label=field.part_label(part), value=out[part],
+                              char=out[part][0])
         return out
 
     def display(self, value, field, ctx=None):

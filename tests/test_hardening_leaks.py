@@ -305,6 +305,14 @@ def test_formula_like_names_are_refused(app, tmp_path, name):
     assert f"第2行 「户主姓名」: " + Code.VALUE_FORMULA.format(value=text, char=text[0]) in result.output
 
 
+def test_formula_like_place_names_are_refused(app, tmp_path):
+    rows = sensitive_rows()[:1]
+    rows[0]["村"] = "=HYPERLINK(\"http://x\")"
+    result = run_cli(app, "validate", "ledger", "--data", str(write_csv(tmp_path / "ledger.csv", rows)))
+    assert result.exit_code == 1
+    assert "ledger.csv 第2行 「村」: " + Code.VALUE_FORMULA.format(value=rows[0]["村"], char="=") in result.output
+
+
 def test_formula_like_text_cannot_start_a_cell_of_errors_csv(tmp_path):
     from fanpin_forms.cli.render import write_errors_csv
     from fanpin_forms.errors import Location, Problem
