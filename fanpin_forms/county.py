@@ -13,6 +13,7 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from .errors import Code, FanpinError
+from .leakguard import DEFAULT_HEALTH_TERMS
 from .masking import MaskPolicy
 
 
@@ -42,12 +43,16 @@ class County:
     comparison_exempt: tuple[str, ...] = ("低保", "特困", "孤儿", "事实无人抚养儿童")
     #: words of 突发原因 that make 先帮扶后识别 the notice's case ("因灾因意外事故等"); others get a warning
     aid_first_causes: tuple[str, ...] = ("灾", "意外")
+    #: words that mean health details, refused in every value of a public notice (二、5);
+    #: a county extends the list with ``(*DEFAULT_HEALTH_TERMS, "…")``
+    health_terms: tuple[str, ...] = DEFAULT_HEALTH_TERMS
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "baselines", MappingProxyType({int(k): Decimal(str(v)) for k, v in self.baselines.items()}))
         object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
         object.__setattr__(self, "comparison_exempt", tuple(self.comparison_exempt))
         object.__setattr__(self, "aid_first_causes", tuple(self.aid_first_causes))
+        object.__setattr__(self, "health_terms", tuple(self.health_terms))
 
     def baseline(self, year: int) -> Decimal:
         """The income baseline for ``year``; raises if the county has not published one."""

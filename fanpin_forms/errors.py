@@ -12,7 +12,12 @@ Location prefixes follow what the user can act on:
 * data files: ``file 第N行 「字段」: message`` with N the row number as Excel shows it.
 
 Sensitive values (ID numbers, phones, bank accounts) must be masked by the caller
-before they are put into a message context: see :mod:`fanpin_forms.masking`.
+before they are put into a message context: see :mod:`fanpin_forms.masking`. As a
+safety net for values typed into a column not marked sensitive, every value put
+into a message and every location goes through
+:func:`fanpin_forms.masking.scrub_shapes`, which masks whatever reads as an ID
+number, a phone or a bank account (dates, 户编号, row numbers and amounts stay; the
+catalogue's own wording, such as the example number 0730-1234567, is not touched).
 """
 
 from __future__ import annotations
@@ -22,7 +27,10 @@ import errno
 import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import Enum
+
+from .masking import scrub_shapes
 
 
 class Code(str, Enum):
@@ -224,6 +232,12 @@ class Code(str, Enum):
     )
     IO_INTERRUPTED = "已中断，未完成的文件已清理"
 
+    # --- privacy: the leak guard, formulas in cells ------------------------------
+    NOTICE_PRIVATE_VALUE = (
+        "「{value}」中有{kinds}{whose}，{what}中不得公开（二、5）；请在台账中改正这一格后重新生成。未写出任何文件"
+    )
+    VALUE_FORMULA = "「{value}」以「{char}」开头，Excel 会把它当作公式执行；请删去开头的「{char}」"
+
     def format(self, **context: object) -> str:  # type: ignore[override]
         """Fill the template; missing keys render as ``?`` instead of failing."""
         return string.Formatter().vformat(self.value, (), _Tolerant(context))
@@ -319,15 +333,23 @@ class Problem:
 
     @property
     def message(self) -> str:
-        return self.code.format(**self.context)
+        """The message, with anything ID-, phone- or bank-shaped in its values masked."""
+        return self.code.format(**{k: _scrubbed(v) for k, v in self.context.items()})
 
     def __str__(self) -> str:
-        where = str(self.location)
+        where = scrub_shapes(str(self.location))
         return f"{where} {self.message}" if where else self.message
 
     def with_location(self, **changes: object) -> Problem:
         loc = Location(**{**self.location.__dict__, **changes})
         return Problem(self.code, self.context, loc, self.severity)
+
+
+def _scrubbed(value: object) -> object:
+    """A context value as it may be shown: text and numbers scrubbed, anything else as it is."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
+        return value
+    return scrub_shapes(str(value))
 
 
 class FanpinError(Exception):

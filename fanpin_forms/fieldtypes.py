@@ -77,12 +77,21 @@ class FieldType:
         return "" if value is None else str(value)
 
 
+#: first characters that make Excel (and LibreOffice) read a cell as a formula
+FORMULA_TRIGGERS = ("=", "+", "-", "@")
+
+
 class TextType(FieldType):
+    """Free text. A value that starts like a formula (``=cmd|…``, ``@SUM(1)``, ``-1+1``) is
+    refused: it would run as one when the ledger or an export is opened in Excel."""
+
     name = "text"
     params = {"max_length": "最多字数"}
 
     def parse(self, raw, field, ctx):
         text = as_text(raw)
+        if text.startswith(FORMULA_TRIGGERS):
+            raise Invalid(Code.VALUE_FORMULA, value="…" if field.sensitive else text, char=text[0])
         limit = field.params.get("max_length")
         if limit and len(text) > limit:
             shown = text if not field.sensitive else "…"
@@ -328,6 +337,9 @@ class AddressType(FieldType):
                 out[part] = ""
                 continue
             out[part] = as_text(value)
+            if out[part].startswith(FORMULA_TRIGGERS):
+                raise Invalid(Code.VALUE_FORMULA, part_label=field.part_label(part), value=out[part],
+                              char=out[part][0])
         return out
 
     def display(self, value, field, ctx=None):

@@ -12,6 +12,10 @@ Rules:
   harder: at most a third of it (rounded down) is kept, so short values never
   come out in full.
 * Free text (health details, anything else) is replaced entirely by ``***``.
+* Any text shown to a person goes through :func:`scrub_shapes` (or :func:`scrub`,
+  which ends with it): whatever :mod:`fanpin_forms.leakguard` reads as an ID number,
+  a phone or a bank account — with separators, full-width or Chinese numerals — is
+  masked, whichever column it was typed into.
 """
 
 from __future__ import annotations
@@ -21,20 +25,21 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from .leakguard import FRAGMENT_MIN, Hit, find
+
 __all__ = [
     "DEFAULT",
     "KINDS",
     "MaskPolicy",
     "mask_bank",
+    "mask_hits",
     "mask_id",
     "mask_phone",
     "mask_text",
     "mask_value",
     "scrub",
+    "scrub_shapes",
 ]
-
-#: Minimum length of a digit run that :func:`scrub` treats as a fragment of a secret.
-FRAGMENT_MIN = 6
 
 
 @dataclass(frozen=True)
@@ -182,7 +187,12 @@ def scrub(text: str, secrets: Iterable[str], policy: MaskPolicy = DEFAULT) -> st
 
     Free-text secrets (names, health details) become ``***``; very short secrets
     are replaced wherever they occur, so pass only values that are really secret.
+    Finally every ID-, phone- or bank-shaped number is masked (:func:`scrub_shapes`).
     """
+    return scrub_shapes(_scrub_secrets(text, secrets, policy), policy)
+
+
+def _scrub_secrets(text: str, secrets: Iterable[str], policy: MaskPolicy) -> str:
     ordered = sorted({s for s in secrets if s and s.strip()}, key=len, reverse=True)
     if not ordered:
         return text
@@ -279,3 +289,43 @@ def _inside_one_shown_span(window: range, spans: list[tuple[int, int]], shown: s
         if start <= window.start and window.stop <= end:
             return all(i in shown for i in window)
     return False
+
+
+# --- masking what the leak guard finds -------------------------------------------
+
+def _number_masker(kind: str) -> Callable[[str, MaskPolicy], str]:
+    masker = _MASKERS.get(kind, mask_bank)
+    return mask_bank if masker is mask_text else masker
+
+
+def mask_hits(text: str, hits: Iterable[Hit], policy: MaskPolicy = DEFAULT) -> str:
+    """``text`` with each hit of :func:`fanpin_forms.leakguard.find` masked.
+
+    A number keeps what its kind's mask keeps (4 + 4 of an ID number, 3 + 4 of a
+    phone, the last 4 of an account) in the characters it was written with, and its
+    separators; words (health details) become ``***``."""
+    chars: list[str | None] = list(text)
+    for hit in hits:
+        if not hit.positions:
+            chars[hit.start:hit.end] = [None] * (hit.end - hit.start)
+            continue
+        plan = _number_masker(hit.kind)("0" * len(hit.positions), policy)
+        for i, c in zip(hit.positions, plan):
+            if c == policy.mask_char and chars[i] is not None:
+                chars[i] = policy.mask_char
+    out: list[str] = []
+    for i, c in enumerate(chars):
+        if c is not None:
+            out.append(c)
+        elif i == 0 or chars[i - 1] is not None:
+            out.append(mask_text("x", policy))
+    return "".join(out)
+
+
+def scrub_shapes(text: str, policy: MaskPolicy = DEFAULT) -> str:
+    """``text`` with every ID-, phone- and bank-account-shaped number masked, in any column.
+
+    Dates (2022-06-01), 户编号 such as YY-0001, row numbers, years and amounts are
+    not private shapes and stay as they are."""
+    hits = find(text)
+    return mask_hits(text, hits, policy) if hits else text

@@ -12,23 +12,33 @@ Privacy — 二、5：“县级公告、村级公示中不得公开农户身份�
   household size, monitoring type, risk type), filled field by field from a
   whitelist; the record itself never reaches a template. ``其他原因`` (free text
   that may hold health details) is not on the list: ⑭ shows as "其他".
-* A run of 6 or more digits in a whitelisted text (an ID number typed into the
-  组 column) is removed, with a warning.
+* Before anything is laid out, every whitelisted value of every listed household
+  goes through :mod:`fanpin_forms.leakguard` in its strict mode: ID-, phone- and
+  bank-shaped numbers however they are written (spaces, dashes, full-width,
+  一三五……), any long number, any piece of any sensitive value of any household of
+  the ledger, and the county's health terms (``County.health_terms``). A hit stops
+  the notice (``NOTICE_PRIVATE_VALUE``, naming the row and the column, the value
+  masked); nothing is cleaned up silently, because a clerk must see what was typed.
 * DOCX core properties are emptied; the thumbnail, the custom XML part and the
   application properties of python-docx's default template are dropped or neutral.
 * File names use only the township, the village, the county name and dates
-  written with dashes (no long digit runs).
-* Before anything is written, every part of every output file and every file
-  name is searched for every sensitive value of the whole ledger (and the text
-  for any 6+ digit piece of one): a hit stops everything (``NOTICE_SENSITIVE``).
+  written with dashes.
+* Second line of defence: before anything is written, every part of every output
+  file and every file name is searched byte by byte for every sensitive value of
+  the whole ledger, and its text (read with the same normalisation) for private
+  shapes and pieces of those values: a hit stops everything (``NOTICE_SENSITIVE``).
+* All files of a run are written to temporary names and renamed only when every
+  one of them is complete: a full disk leaves the previous notice as it was.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import html
 import io
+import os
 import re
-import unicodedata
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -43,11 +53,14 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
+from .atomic import atomic_open
 from .county import County
-from .errors import Code, FanpinError, Location, Problem
-from .masking import FRAGMENT_MIN
+from .errors import Code, DataError, FanpinError, Location, Problem
+from .leakguard import DEFAULT_HEALTH_TERMS, KIND_LABELS, Hit, Secrets, find
+from .masking import mask_hits
 from .model import FormSpec
 from .records import Record
+from .render.naming import MAX_STEM_BYTES, fit_bytes
 from .rules import fmt_date, period_days
 
 # --- the whitelist --------------------------------------------------------------------
@@ -69,9 +82,6 @@ _WIDTHS = {"no": 2, "name": 3.5, "township": 4, "village": 4, "group": 3, "house
            "risk_types": 5}
 OBJECTION = "如有异议，请于公示期内向村民委员会或乡镇人民政府反映。"
 
-_LONG_DIGITS = re.compile(r"\d{%d,}" % FRAGMENT_MIN)
-_SENSITIVE_LABELS = {"id_number": "身份证号码", "phone": "手机号", "bank_account": "银行账号", "health": "健康状况",
-                     "text": "敏感信息"}
 #: free-text secrets shorter than this (e.g. 健康状况「良好」) are too common words to search for
 _TEXT_SECRET_MIN = 3
 
@@ -87,7 +97,7 @@ class NoticeRow:
     household_size: int | None
     monitor_type: str
     risk_types: str
-    row: int | None = None  # ledger row, for warnings; never printed
+    row: int | None = None  # ledger row, for messages; never printed
 
     def cells(self, columns: Sequence[str]) -> list[str]:
         out = []
@@ -97,35 +107,24 @@ class NoticeRow:
         return out
 
 
-def _clean(text: object) -> tuple[str, bool]:
-    """Whitelisted text with any run of 6+ digits removed; (text, whether something was removed)."""
-    raw = "" if text is None else str(text).strip()
-    cleaned = _LONG_DIGITS.sub("", unicodedata.normalize("NFKC", raw))
-    changed = cleaned != unicodedata.normalize("NFKC", raw)
-    return (cleaned.strip() if changed else raw), changed
+def _text(value: object) -> str:
+    return "" if value is None else str(value).strip()
 
 
 def _group(text: str) -> str:
     return f"{text}组" if text.isdigit() else text
 
 
-def notice_row(record: Record, form: FormSpec, warnings: list[str] | None = None) -> NoticeRow:
+def notice_row(record: Record, form: FormSpec) -> NoticeRow:
     """Build a :class:`NoticeRow` from the whitelisted fields of a ledger record."""
     values = record.values
     address = values.get("address") or {}
-    texts = {"name": values.get("head_name"), "township": address.get("township"), "village": address.get("village"),
-             "group": address.get("group"), "monitor_type": values.get("monitor_type")}
-    out: dict[str, object] = {}
-    for key, raw in texts.items():
-        out[key], changed = _clean(raw)
-        if changed and warnings is not None:
-            label = dict(COLUMNS)[key]
-            warnings.append(f"第 {record.row} 行「{label}」中有一长串数字（可能是身份证号或电话），已从公示/公告中删去")
-    out["group"] = _group(str(out["group"]))
-    out["risk_types"] = _risk_names(values.get("risk_types"), form)
     size = values.get("household_size")
-    out["household_size"] = size if isinstance(size, int) else None
-    return NoticeRow(row=record.row, **out)  # type: ignore[arg-type]
+    return NoticeRow(
+        name=_text(values.get("head_name")), township=_text(address.get("township")),
+        village=_text(address.get("village")), group=_group(_text(address.get("group"))),
+        household_size=size if isinstance(size, int) else None, monitor_type=_text(values.get("monitor_type")),
+        risk_types=_risk_names(values.get("risk_types"), form), row=record.row)
 
 
 def _risk_names(chosen: object, form: FormSpec) -> str:
@@ -216,13 +215,18 @@ def _ledger_order(records: Iterable[Record]) -> dict[tuple[str, str], int]:
 
 
 def select_village(records: Sequence[Record], form: FormSpec, *, date_from: dt.date | None = None,
-                   date_to: dt.date | None = None) -> Selection:
+                   date_to: dt.date | None = None, health_terms: Sequence[str] = DEFAULT_HEALTH_TERMS,
+                   source: str | None = None) -> Selection:
     """Households to publish in their village, grouped by village and publicity period.
 
     Without a range: those in publicity and not yet approved (no 县级审定日期 for
     identification, no 消除县级审定日期 for elimination). With ``date_from``/``date_to``:
     those whose publicity *starts* in the range (inclusive), approved or not — to
-    reprint a past publicity for the archive."""
+    reprint a past publicity for the archive.
+
+    Every value to be shown is checked by :func:`guard_rows` against the whole of
+    ``records`` and ``health_terms`` (the county's); ``source`` names the ledger in
+    its messages."""
     _check_range(date_from, date_to)
     warnings: list[str] = []
     groups: dict[tuple[str, str, dt.date, dt.date], VillageNotice] = {}
@@ -242,21 +246,26 @@ def select_village(records: Sequence[Record], form: FormSpec, *, date_from: dt.d
             if end is None or end < start:
                 warnings.append(f"第 {r.row} 行：{what}公示的结束日期未填或早于开始日期，未列入公示")
                 continue
-            row = notice_row(r, form, warnings)
+            row = notice_row(r, form)
             key = (row.township, row.village, start, end)
             notice = groups.setdefault(key, VillageNotice(row.township, row.village, start, end))
             getattr(notice, bucket).append(row)
     order = _ledger_order(records)
     notices = sorted(groups.values(), key=lambda n: (order.get((n.township, n.village), 0), n.start, n.end))
+    guard_rows([r for n in notices for r in (*n.identify, *n.eliminate)], records, form, health_terms,
+               what="村级公示", source=source)
     return Selection(notices, warnings)
 
 
 def select_county(records: Sequence[Record], form: FormSpec, county: County, *, date: dt.date,
-                  date_from: dt.date | None = None, date_to: dt.date | None = None) -> Selection:
+                  date_from: dt.date | None = None, date_to: dt.date | None = None,
+                  source: str | None = None) -> Selection:
     """Households for the county announcement.
 
     Without a range: approved and not yet announced (县级审定日期 but no 县级公告日期;
-    消除县级审定日期 but no 消除县级公告日期). With a range: approved in it (inclusive)."""
+    消除县级审定日期 but no 消除县级公告日期). With a range: approved in it (inclusive).
+    Every value to be shown is checked as in :func:`select_village`, with the
+    county's ``health_terms``."""
     _check_range(date_from, date_to)
     warnings: list[str] = []
     notice = CountyNotice(county, date)
@@ -274,12 +283,14 @@ def select_county(records: Sequence[Record], form: FormSpec, county: County, *, 
             chosen = (_in_range(approved, date_from, date_to) if (date_from or date_to)
                       else v.get(notice_key) is None)
             if chosen:
-                getattr(notice, bucket).append(notice_row(r, form, warnings))
+                getattr(notice, bucket).append(notice_row(r, form))
                 days[bucket].append(approved)
     if days["identify"]:
         notice.identify_range = (min(days["identify"]), max(days["identify"]))
     if days["eliminate"]:
         notice.eliminate_range = (min(days["eliminate"]), max(days["eliminate"]))
+    guard_rows([*notice.identify, *notice.eliminate], records, form, county.health_terms, what="县级公告",
+               source=source)
     return Selection([notice] if notice.identify or notice.eliminate else [], warnings)
 
 
@@ -554,17 +565,71 @@ def county_html(notice: CountyNotice) -> str:
 
 # --- the leak guard and writing ---------------------------------------------------------------
 
+#: NoticeRow attribute → the ledger field it comes from (address parts by part name)
+_SOURCES = {"name": "head_name", "township": "township", "village": "village", "group": "group",
+            "monitor_type": "monitor_type", "risk_types": "risk_types"}
+#: values made from code names (因病、因残 …): public categories, not searched for health terms
+_CODED = {"risk_types"}
+
 
 def ledger_secrets(records: Iterable[Record], form: FormSpec) -> list[tuple[str, str]]:
     """(kind, value) for every sensitive value of every record (ID, phone, bank account, health…)."""
+    return [(kind, value) for kind, value, _ in _owned_secrets(records, form)]
+
+
+def _owned_secrets(records: Iterable[Record], form: FormSpec) -> list[tuple[str, str, int | None]]:
     kinds = {f.key: f.sensitive for f in form.fields if f.sensitive}
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, str, int | None]] = []
     for r in records:
         for key, kind in kinds.items():
             value = r.values.get(key)
             if value not in (None, ""):
-                out.append((str(kind), str(value)))
+                out.append((str(kind), str(value), r.row))
     return out
+
+
+def _column_label(form: FormSpec, key: str) -> str:
+    f = form.field(_SOURCES[key])
+    if f is not None:
+        return f.label
+    address = next((f for f in form.fields if f.type == "address"), None)
+    return address.part_label(_SOURCES[key]) if address is not None else dict(COLUMNS)[key]
+
+
+def guard_rows(rows: Sequence[NoticeRow], records: Sequence[Record], form: FormSpec, health_terms: Sequence[str],
+               *, what: str, source: str | None = None) -> None:
+    """Stop the notice if any value of ``rows`` carries private data (see the module docstring).
+
+    ``records`` is the whole ledger: a value is checked against every household's
+    sensitive values, not only its own. Raises one ``DataError`` with a problem per
+    cell, naming the row, the column, and the value masked."""
+    secrets = Secrets(_owned_secrets(records, form))
+    problems: dict[tuple[int | None, str], Problem] = {}
+    for row in rows:
+        for key in _SOURCES:
+            value = str(getattr(row, key) or "")
+            hits = find(value, secrets=secrets, terms=() if key in _CODED else health_terms, strict=True)
+            if hits:
+                label = _column_label(form, key)
+                problems.setdefault((row.row, label), Problem(
+                    Code.NOTICE_PRIVATE_VALUE,
+                    {"value": mask_hits(value, hits), "kinds": _kinds(hits), "whose": _whose(hits, row.row),
+                     "what": what},
+                    Location(file=source, row=row.row, label=label)))
+    if problems:
+        raise DataError(sorted(problems.values(), key=lambda p: p.location.row or 0))
+
+
+def _kinds(hits: Sequence[Hit]) -> str:
+    return "、".join(dict.fromkeys(KIND_LABELS.get(h.kind, h.kind) for h in hits))
+
+
+def _whose(hits: Sequence[Hit], row: int | None) -> str:
+    hit = next((h for h in hits if h.owner is not None), None)
+    if hit is None:
+        return ""
+    label = KIND_LABELS.get(hit.kind, hit.kind)
+    return f"（就是本户的{label}）" if hit.owner == row else f"（与第{hit.owner}行那一户的{label}相同）"
 
 
 def _parts(name: str, blob: bytes) -> list[tuple[str, bytes]]:
@@ -575,38 +640,31 @@ def _parts(name: str, blob: bytes) -> list[tuple[str, bytes]]:
 
 
 def _visible_text(blob: bytes) -> str:
-    text = blob.decode("utf-8", "ignore")
-    return re.sub(r"<[^>]*>", " ", text)
+    """The text a reader sees in an XML or HTML part: tags dropped, entities read."""
+    return html.unescape(re.sub(r"<[^>]*>", " ", blob.decode("utf-8", "ignore")))
+
+
+def _is_text_part(where: str, blob: bytes) -> bool:
+    return where.startswith("文件名") or blob.lstrip()[:1] == b"<"
 
 
 def find_leaks(files: dict[str, bytes], secrets: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    """(where, kind) for each sensitive value found in ``files`` (name → bytes).
+    """(where, kind) for each piece of private data found in ``files`` (name → bytes).
 
-    Looks for each value whole in every byte of every part (and in the file
-    names), and in the text for any run of 6+ digits taken from a numeric value."""
-    needles: list[tuple[str, bytes]] = []
-    fragments: dict[str, str] = {}
-    for kind, value in secrets:
-        digits = re.sub(r"\D", "", unicodedata.normalize("NFKC", value))
-        if kind == "health" or kind == "text" or not digits:
-            if len(value.strip()) >= _TEXT_SECRET_MIN:
-                needles.append((kind, value.strip().encode("utf-8")))
-            continue
-        needles.append((kind, value.encode("utf-8")))
-        for i in range(len(digits) - FRAGMENT_MIN + 1):
-            fragments.setdefault(digits[i:i + FRAGMENT_MIN], kind)
+    Looks for each sensitive value whole in every byte of every part (and in the
+    file names), and reads the text of each XML/HTML part and each file name with
+    the leak guard's normalisation: private shapes (ID, phone, bank account), and
+    any piece of a sensitive value however it is written."""
+    pairs = list(secrets)
+    index = Secrets((kind, value, None) for kind, value in pairs)
+    needles = [(kind, value.strip().encode("utf-8")) for kind, value in pairs
+               if kind not in ("health", "text") or len(value.strip()) >= _TEXT_SECRET_MIN]
     found: list[tuple[str, str]] = []
     for name, blob in files.items():
         for where, part in [(f"文件名 {name}", name.encode("utf-8")), *_parts(name, blob)]:
-            for kind, needle in needles:
-                if needle in part:
-                    found.append((where, kind))
-            text = _visible_text(part) if where.startswith("文件名") or part.lstrip()[:1] == b"<" else ""
-            for run in re.findall(r"\d{%d,}" % FRAGMENT_MIN, unicodedata.normalize("NFKC", text)):
-                for i in range(len(run) - FRAGMENT_MIN + 1):
-                    if run[i:i + FRAGMENT_MIN] in fragments:
-                        found.append((where, fragments[run[i:i + FRAGMENT_MIN]]))
-                        break
+            found.extend((where, kind) for kind, needle in needles if needle and needle in part)
+            if _is_text_part(where, part):
+                found.extend((where, hit.kind) for hit in find(_visible_text(part), secrets=index))
     return list(dict.fromkeys(found))
 
 
@@ -632,20 +690,26 @@ def render_county(selection: Selection) -> dict[str, bytes]:
 
 
 def write_files(files: dict[str, bytes], out_dir: Path, secrets: Iterable[tuple[str, str]], what: str) -> list[Path]:
-    """Check every output for sensitive values, then write them all (or nothing)."""
+    """Check every output for private data, then write them all, or nothing.
+
+    Each file goes to a temporary name in ``out_dir`` and is flushed to disk; only
+    when all of them are complete are they renamed into place, so a full disk or a
+    read-only folder leaves an earlier notice of the same name as it was."""
     leaks = find_leaks(files, list(secrets))
     if leaks:
-        raise FanpinError([Problem(Code.NOTICE_SENSITIVE, {"what": what, "kind": _SENSITIVE_LABELS.get(kind, kind),
+        raise FanpinError([Problem(Code.NOTICE_SENSITIVE, {"what": what, "kind": KIND_LABELS.get(kind, kind),
                                                            "where": where}, Location()) for where, kind in leaks])
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        paths = []
-        for name, blob in files.items():
-            path = out_dir / name
-            path.write_bytes(blob)
-            paths.append(path)
     except OSError as exc:
         raise FanpinError.of(Code.IO_WRITE, path=str(out_dir), why=exc.strerror or str(exc)) from None
+    paths = [out_dir / name for name in files]
+    with contextlib.ExitStack() as stack:
+        handles = [stack.enter_context(atomic_open(path)) for path in paths]
+        for fh, blob in zip(handles, files.values()):
+            fh.write(blob)
+            fh.flush()
+            os.fsync(fh.fileno())
     return paths
 
 
@@ -653,12 +717,12 @@ _UNSAFE = re.compile(r'[\\/:*?"<>|\s\x00-\x1f]+')
 
 
 def _safe_name(text: str) -> str:
-    """A file name from non-sensitive text: no path characters, no 6+ digit runs."""
-    return _LONG_DIGITS.sub("", _UNSAFE.sub("", text)) or "notice"
+    """A file name from checked place names and dates: no path characters, at most :data:`MAX_STEM_BYTES`."""
+    return fit_bytes(_UNSAFE.sub("", text), MAX_STEM_BYTES) or "notice"
 
 
 __all__ = [
     "COLUMNS", "CountyNotice", "NoticeRow", "Selection", "VillageNotice", "county_docx", "county_html", "county_text",
-    "find_leaks", "ledger_secrets", "notice_row", "render_county", "render_village", "select_county",
+    "find_leaks", "guard_rows", "ledger_secrets", "notice_row", "render_county", "render_village", "select_county",
     "select_village", "village_docx", "village_text", "write_files",
 ]

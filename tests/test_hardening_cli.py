@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from fanpin_forms.cli import cli
 from fanpin_forms.cli.base import FanpinCommand, FanpinGroup
 from fanpin_forms.cli.i18n import MESSAGES, PLURALS, display_width, wrap_line
-from fanpin_forms.errors import Code, os_error_text
+from fanpin_forms.errors import OS_ERRORS, Code, os_error_text
 
 from .conftest import household, make_id
 
@@ -191,7 +191,7 @@ def test_plugin_command_class_is_fanpin():
 
 @pytest.mark.parametrize("number, text", [
     (errno.ENOENT, "文件或文件夹不存在"), (errno.EACCES, "没有权限"), (errno.EROFS, "只读"),
-    (errno.ENOSPC, "磁盘已满"), (errno.ENAMETOOLONG, "文件名过长"), (errno.EISDIR, "是一个文件夹"),
+    (errno.ENOSPC, "磁盘空间已满"), (errno.ENAMETOOLONG, "文件名或路径太长"), (errno.EISDIR, "是一个文件夹"),
     (errno.ENOTDIR, "不是文件夹"),
 ])
 def test_os_error_text(number, text):
@@ -202,7 +202,7 @@ def test_os_error_text(number, text):
 def test_os_error_text_of_real_errors(tmp_path):
     with pytest.raises(OSError) as info:
         (tmp_path / "missing.txt").read_bytes()
-    assert os_error_text(info.value) == "文件或文件夹不存在"
+    assert os_error_text(info.value) == OS_ERRORS[errno.ENOENT] and "文件或文件夹不存在" in OS_ERRORS[errno.ENOENT]
     assert os_error_text(OSError(999999, "x")) == "系统错误（错误号 999999）"
     assert os_error_text(OSError("no errno")) == "系统错误"
 
@@ -219,7 +219,7 @@ def test_blank_into_a_path_through_a_file_is_chinese(runner, tmp_path):
 def test_too_long_folder_name_is_chinese(runner, tmp_path):
     out = tmp_path / ("村" * 100) / "blank.docx"
     result = invoke(runner, ["blank", "annex2", "--year", "2022", "-o", str(out)])
-    assert result.exit_code == 1 and "文件名过长" in result.output and "File name too long" not in result.output
+    assert result.exit_code == 1 and OS_ERRORS[errno.ENAMETOOLONG] in result.output and "File name too long" not in result.output
     assert list(tmp_path.iterdir()) == []
 
 

@@ -146,14 +146,22 @@ def _guess_form(app: App, template: Path) -> str:
 
 
 def write_errors_csv(path: Path, problems: list[Problem]) -> Path:
-    """行号, 字段, 问题 — UTF-8 with BOM so Excel opens it; messages are already masked."""
+    """行号, 字段, 问题 — UTF-8 with BOM so Excel opens it. Messages are masked (``Problem.message``);
+    a cell that would start like a formula gets a leading ``'`` so Excel shows it as text."""
     from ..atomic import write_atomic
+    from ..fieldtypes import FORMULA_TRIGGERS
+    from ..masking import scrub_shapes
+
+    def cell(text: str) -> str:
+        text = scrub_shapes(text)
+        return "'" + text if text.startswith((*FORMULA_TRIGGERS, "\t", "\r")) else text
 
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(["行号", "字段", "问题"])
     for p in problems:
-        writer.writerow(["" if p.location.row is None else p.location.row, p.location.label or "", p.message])
+        writer.writerow(["" if p.location.row is None else p.location.row, cell(p.location.label or ""),
+                         cell(p.message)])
     write_atomic(path, buf.getvalue().encode("utf-8-sig"))
     return path
 

@@ -8,6 +8,19 @@ listings, e-mails and zip archives.
 
 Empty parts are dropped with their separator, characters Windows does not allow are
 replaced by ``_``, and duplicate names get ``_2``, ``_3`` … .
+
+Private data typed into an allowed column (an ID number in 村, a phone after the
+name, written with spaces or in Chinese numerals) is *removed* from the name and
+replaced by :data:`HIDDEN`, digits and all: a mask that keeps 4 + 4 digits would
+still put a piece of an ID number into every folder listing, and refusing would
+stop a whole batch over a name that only needs to be unique and readable (the form
+itself is the household's own). Every value except ``case_id``, ``row`` and
+``index`` is read strictly (any long number goes); ``case_id`` loses only
+ID-, phone- and bank-shaped numbers, so that numeric 户编号 stay.
+
+Lengths are counted in UTF-8 bytes, the unit of file-system limits: a name is at
+most :data:`MAX_NAME_BYTES` bytes, which leaves room for a temporary name beside
+it within the usual 255-byte limit; it is cut at a character boundary.
 """
 
 from __future__ import annotations
@@ -18,14 +31,21 @@ from collections.abc import Sequence
 
 from ..errors import Code, RenderError, did_you_mean
 from ..fieldtypes import FieldType
-from ..masking import scrub
+from ..leakguard import Secrets, find
 from ..model import ADDRESS_PARTS, FormSpec
 
 SPECIAL = ("case_id", "row", "index", "form")
 _ILLEGAL = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 _SEPARATORS = "_-·. 　"
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
-MAX_STEM = 120
+#: longest file name, in UTF-8 bytes (a temporary name adds a prefix and a suffix to it)
+MAX_NAME_BYTES = 200
+#: longest stem: room left for a "_12345" duplicate suffix and the longest extension (".docx")
+MAX_STEM_BYTES = MAX_NAME_BYTES - len("_12345.docx")
+#: what stands in a file name where private data was typed
+HIDDEN = "已隐去"
+#: names whose values are the program's own (row and batch numbers, the form id)
+_OWN = ("row", "index", "form")
 
 
 def allowed_names(form: FormSpec) -> tuple[list[str], dict[str, str]]:
@@ -103,14 +123,30 @@ def _value(form: FormSpec, record, key: str, index: int, types: dict[str, FieldT
     return ""
 
 
-def clean_stem(stem: str) -> str:
+def fit_bytes(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes, at a character boundary."""
+    data = text.encode("utf-8")
+    return text if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
+
+
+def clean_stem(stem: str, max_bytes: int = MAX_STEM_BYTES) -> str:
     stem = _ILLEGAL.sub("_", stem)
     stem = re.sub(r"\s+", " ", stem)
     stem = re.sub(f"([{re.escape(_SEPARATORS)}])[{re.escape(_SEPARATORS)}]+", r"\1", stem)
     stem = stem.strip(_SEPARATORS).rstrip(". ")
     if stem.split(".")[0].upper() in _RESERVED:
         stem = "_" + stem
-    return stem[:MAX_STEM].rstrip(". ")
+    return fit_bytes(stem, max_bytes).rstrip(". ")
+
+
+def hide_private(value: str, secrets: Secrets | None = None, *, strict: bool = True) -> str:
+    """``value`` with every piece of private data (see :mod:`fanpin_forms.leakguard`) replaced by :data:`HIDDEN`."""
+    out, end = [], 0
+    for hit in find(value, secrets=secrets, strict=strict):
+        if hit.start >= end:
+            out.append(value[end:hit.start] + HIDDEN)
+        end = max(end, hit.end)
+    return "".join(out) + value[end:]
 
 
 def file_names(form: FormSpec, records: Sequence, pattern: str, *, types: dict[str, FieldType] | None = None,
@@ -120,10 +156,12 @@ def file_names(form: FormSpec, records: Sequence, pattern: str, *, types: dict[s
     taken: set[str] = set()
     out = []
     for i, record in enumerate(records, start=1):
-        stem = "".join(lit + (_value(form, record, name, i, types) if name else "") for lit, name in parts)
-        # belt and braces: a sensitive value typed into another column (an ID number in 村) is masked too
-        secrets = [str(record.values.get(k)) for k in form.sensitive_keys if record.values.get(k)]
-        stem = clean_stem(scrub(stem, secrets)) or f"{form.id}_{i}"
+        # a sensitive value typed into another column (an ID number in 村) is hidden too
+        secrets = Secrets((str(f.sensitive), str(record.values[f.key]), None) for f in form.fields
+                          if f.sensitive and record.values.get(f.key))
+        stem = "".join(lit + (_shown(_value(form, record, name, i, types), name, secrets) if name else "")
+                       for lit, name in parts)
+        stem = clean_stem(stem) or f"{form.id}_{i}"
         candidate, n = stem, 1
         while candidate.lower() in taken:
             n += 1
@@ -131,3 +169,9 @@ def file_names(form: FormSpec, records: Sequence, pattern: str, *, types: dict[s
         taken.add(candidate.lower())
         out.append(candidate + suffix)
     return out
+
+
+def _shown(value: str, name: str, secrets: Secrets) -> str:
+    if name in _OWN:
+        return value
+    return hide_private(value, secrets, strict=name != "case_id")
