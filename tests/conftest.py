@@ -16,11 +16,18 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = Path(__file__).resolve().parent / "data" / "seed_notice_yueyang_2022.txt"  # copy of the notice
 
 
+@pytest.fixture(scope="session")
+def _secret_file(tmp_path_factory) -> Path:
+    """One installation key for the test session, never the user's own."""
+    return tmp_path_factory.mktemp("secret") / "secret"
+
+
 @pytest.fixture(autouse=True)
-def _no_env_leaks(monkeypatch):
+def _no_env_leaks(monkeypatch, _secret_file):
     for name in list(os.environ):
         if name.startswith("FANPIN_FORMS_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("FANPIN_FORMS_SECRET_FILE", str(_secret_file))
 
 
 @pytest.fixture(scope="session")
