@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import Code, ReadBackError
-from ..render.qr import AUTH_BAD, AUTH_LEGACY, Payload, inspect_payload, is_ours, parse_ident_text
+from ..render.qr import AUTH_BAD, AUTH_LEGACY, AUTH_OK, Payload, inspect_payload, is_ours, parse_ident_text
 
 
 @dataclass
@@ -207,9 +207,10 @@ def printed_ident_in_text(text: str) -> tuple[str, str, int, int] | None:
 
 def cross_check(identity: Identity, printed: tuple[str, str, int, int] | None) -> Identity:
     """Weigh a QR identity against its MAC and the printed id line (``printed``; None
-    when it could not be read). The household comes from the QR code, except when its
-    MAC does not verify and the printed line names another one (a forged code pasted
-    on a real form). Anything short of "this installation's code, not contradicted"
+    when it could not be read). The household comes from the QR code, except when the
+    code is not this installation's (its MAC does not verify, or it is an old FPF1 code
+    anyone can make) and the printed line names another one: a forged code pasted on a
+    real form. Anything short of "this installation's code, not contradicted"
     gets a note (the page goes to review) and is not ``trusted``."""
     from ..errors import Code
 
@@ -222,7 +223,7 @@ def cross_check(identity: Identity, printed: tuple[str, str, int, int] | None) -
     if differs:
         shown = f"{printed[0]}:{printed[1]} 第{printed[2]}/{printed[3]}页"
         qr = f"{p.ident} 第{p.page}/{p.pages}页"
-        if p.auth == AUTH_BAD:
+        if p.auth != AUTH_OK:
             payload = replace(p, kind=printed[0], value=printed[1], page=printed[2], pages=printed[3], raw=p.raw)
             used = "页面上印的编号"
         else:
