@@ -273,3 +273,14 @@ def test_cli_names_the_page_it_did_not_use(app, filled, signed_scan, tmp_path, r
                         env={"FANPIN_FORMS_SECRET_FILE": str(key_a)}, catch_exceptions=False)
     assert res.exit_code == 0, res.output
     assert f"重复页：未采用 {filled['HQ-001']} 第1页，采用 {signed_scan} 第1页" in res.output
+
+
+def test_ocr_losing_letters_is_not_a_mismatch_but_another_digit_is():
+    from fanpin_forms.readback.identify import Identity, cross_check
+    from fanpin_forms.render.qr import decode_payload
+
+    p = decode_payload(encode_payload("annex2", "2022.1", "C:YY-RJW-002"))
+    qr = Identity(p, "qr", 0, "annex2")
+    assert cross_check(qr, ("C", "Y-RJ-002", 1, 1)).trusted
+    other = cross_check(qr, ("C", "YY-RJW-003", 1, 1))
+    assert not other.trusted and "不一致" in other.note and other.payload.value == "YY-RJW-002"
