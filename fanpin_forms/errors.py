@@ -196,7 +196,7 @@ class Code(str, Enum):
     READ_ID_MISMATCH = "二维码（{qr}）与页面上印的编号（{printed}）不一致，二维码可能被替换或贴错；已按{used}识别，请核对是哪一户"
     READ_ID_PRINTED_SAME = "页面上印的编号与二维码一致。"
     READ_ID_PRINTED_UNREAD = "页面上印的编号没能读出。"
-    READ_DUPLICATE_PAGE = "与 {kept} 是同一份表的同一页，采用了那一页（{why}），这一页未采用"
+    READ_DUPLICATE_PAGE = "与 {kept} 重复（同一份表的同一页扫描了两次），采用了那一页（{why}），这一页未采用"
     READ_DUPLICATE_KEPT = "第 {page_no} 页有两份：采用 {kept}（{why}），未采用 {dropped}"
     READ_DUPLICATE_DISAGREE = ("第 {page_no} 页有两份，都有手写内容但读出的不一致（{diff}）：暂按 {kept}（{why}），"
                                "未采用 {dropped}；请对照两份原件核对")

@@ -284,3 +284,4 @@ def test_ocr_losing_letters_is_not_a_mismatch_but_another_digit_is():
     assert cross_check(qr, ("C", "Y-RJ-002", 1, 1)).trusted
     other = cross_check(qr, ("C", "YY-RJW-003", 1, 1))
     assert not other.trusted and "不一致" in other.note and other.payload.value == "YY-RJW-002"
+    assert cross_check(qr, ("C", "yY-RJW-0O2", 1, 1)).trusted  # case and O/0 are OCR's, not the forger's

@@ -211,14 +211,23 @@ def printed_ident_in_text(text: str) -> tuple[str, str, int, int] | None:
     return (found.kind, found.value, found.page, found.pages) if found is not None else None
 
 
-def _dropped_letters(printed: tuple[str, str, int, int], p: Payload) -> bool:
-    """The printed id reads as the QR's with some characters missing (OCR of a small
-    line often loses a doubled or narrow letter: "YY-RJW-002" → "Y-RJ-002"). A
-    different character, as another household's id has, is never explained away."""
+_LOOKALIKE = str.maketrans({"o": "0", "i": "1", "l": "1"})
+
+
+def _ocr_form(text: str) -> str:
+    """What OCR cannot tell apart, made equal: letter case, O/0, I/l/1."""
+    return text.casefold().translate(_LOOKALIKE)
+
+
+def _ocr_noise(printed: tuple[str, str, int, int], p: Payload) -> bool:
+    """The printed id reads as the QR's but for what OCR of a small line gets wrong:
+    letter case, look-alike characters, and lost characters (a doubled or narrow
+    letter: "YY-RJW-002" → "Y-RJ-002"). A different digit or letter, as another
+    household's id has, is never explained away."""
     if (printed[0], printed[2], printed[3]) != (p.kind, p.page, p.pages) or printed[1] == p.value:
         return False
-    rest = iter(p.value)
-    return all(ch in rest for ch in printed[1])
+    rest = iter(_ocr_form(p.value))
+    return all(ch in rest for ch in _ocr_form(printed[1]))
 
 
 def cross_check(identity: Identity, printed: tuple[str, str, int, int] | None) -> Identity:
@@ -233,8 +242,8 @@ def cross_check(identity: Identity, printed: tuple[str, str, int, int] | None) -
     p = identity.payload
     if identity.method != "qr" or p is None:
         return identity
-    if printed is not None and _dropped_letters(printed, p):
-        printed = None  # OCR lost letters of the same id: unread, not a contradiction
+    if printed is not None and _ocr_noise(printed, p):
+        printed = None  # OCR garbled the same id: unread, not a contradiction
     differs = printed is not None and (printed[0], printed[1], printed[2]) != (p.kind, p.value, p.page)
     notes = []
     payload = p
