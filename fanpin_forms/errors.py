@@ -238,6 +238,26 @@ class Code(str, Enum):
     )
     VALUE_FORMULA = "「{value}」以「{char}」开头，Excel 会把它当作公式执行；请删去开头的「{char}」"
 
+    # --- page id authentication: secret.py, render/qr.py, readback identity and duplicates ---
+    SECRET_CREATE = "无法创建本机密钥文件 {path}：{why}（可用环境变量 FANPIN_FORMS_SECRET_FILE 指定别的位置）"
+    SECRET_OPEN = "本机密钥文件 {path} 的权限过宽（{mode}）：别人读到它就能伪造表单的二维码；请执行 chmod 600 {path}"
+    SECRET_UNREADABLE = "无法读取本机密钥文件 {path}：{why}"
+    RENDER_QR_MAC = "二维码「{text}」的防伪码不符：不是用本机（或本县共用的）密钥打印的，或内容被改动过"
+    READ_QR_UNVERIFIED = ("二维码的防伪码与本机密钥不符（二维码写的是 {ident}）：这张表不是用本机（或本县共用密钥的电脑）"
+                          "打印的，或二维码被伪造、替换过；{printed}请核对是哪一户")
+    READ_QR_LEGACY = "二维码是旧版格式（FPF1），没有防伪码，无法确认是本系统打印的：已按二维码识别为 {ident}，请核对"
+    READ_ID_MISMATCH = "二维码（{qr}）与页面上印的编号（{printed}）不一致，二维码可能被替换或贴错；已按{used}识别，请核对是哪一户"
+    READ_ID_PRINTED_SAME = "页面上印的编号与二维码一致。"
+    READ_ID_PRINTED_UNREAD = "页面上印的编号没能读出。"
+    READ_DUPLICATE_PAGE = "与 {kept} 重复（同一份表的同一页扫描了两次），采用了那一页（{why}），这一页未采用"
+    READ_DUPLICATE_KEPT = "第 {page_no} 页有两份：采用 {kept}（{why}），未采用 {dropped}"
+    READ_DUPLICATE_DISAGREE = ("第 {page_no} 页有两份，都有手写内容但读出的不一致（{diff}）：暂按 {kept}（{why}），"
+                               "未采用 {dropped}；请对照两份原件核对")
+    READ_DUPLICATE_MORE_INK = "签字、盖章、手印、日期多 {n} 处"
+    READ_DUPLICATE_SCAN = "扫描件，另一份是没有手写内容的电子文件"
+    READ_DUPLICATE_SAME = "两份内容相同，采用先读到的一份"
+    READ_DUPLICATE_FIRST = "两份的手写内容一样多，采用先读到的一份"
+
     def format(self, **context: object) -> str:  # type: ignore[override]
         """Fill the template; missing keys render as ``?`` instead of failing."""
         return string.Formatter().vformat(self.value, (), _Tolerant(context))

@@ -3,8 +3,12 @@
 Six of the sample households' forms (two per annex), printed through the real
 pipeline, then ticked, signed, stamped and dated by the project's scan simulator
 (``tests/scansim.py``), scanned at 150 dpi, some pages turned or skewed, shuffled,
-with one foreign page and one page scanned twice. ``make demo`` reads it back with
-``fanpin parse``. Run: .venv/bin/python samples/make_scans.py
+with one foreign page and one page scanned twice.
+
+The QR codes carry this installation's key (:mod:`fanpin_forms.secret`), so scans
+made on one machine are "not printed here" on another: ``make demo`` therefore makes
+its own (``samples/make_scans.py demo-output/回收扫描件.pdf``) and reads them back with
+``fanpin parse``. Run: .venv/bin/python samples/make_scans.py [OUT.pdf]
 """
 
 from __future__ import annotations
@@ -31,4 +35,4 @@ def main(out: Path = Path(__file__).with_name("returned-scans.pdf")) -> Path:
 
 
 if __name__ == "__main__":
-    print(main())
+    print(main(Path(sys.argv[1])) if len(sys.argv) > 1 else main())

@@ -35,8 +35,13 @@ echo "==> 公示公告 / public notices (no ID numbers, phones, bank accounts or
 $FANPIN notice village --data "$LEDGER" -o "$OUT/村级公示"
 $FANPIN notice county --data "$LEDGER" -o "$OUT/县级公告"
 echo
-echo "==> 读取回收的签字扫描件 / read signed returns back (samples/returned-scans.pdf: 8 scanned pages)"
-$FANPIN parse samples/returned-scans.pdf --data "$DATA" -o "$OUT/识别结果.jsonl" --review "$OUT/人工复核"
+echo "==> 模拟回收的签字扫描件 / simulate signed returns (8 scanned pages, QR codes signed with this machine's key)"
+# made here rather than shipped: a form's QR code is authenticated with this installation's
+# secret key (see fanpin_forms/secret.py), so scans printed on another machine would all go to review
+.venv/bin/python samples/make_scans.py "$OUT/回收扫描件.pdf" > /dev/null
+echo
+echo "==> 读取回收的签字扫描件 / read signed returns back ($OUT/回收扫描件.pdf)"
+$FANPIN parse "$OUT/回收扫描件.pdf" --data "$DATA" -o "$OUT/识别结果.jsonl" --review "$OUT/人工复核"
 echo
 echo "完成 / done. 打印文件 / print files:"
 ls -1 "$OUT"/*.pdf

@@ -16,11 +16,26 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = Path(__file__).resolve().parent / "data" / "seed_notice_yueyang_2022.txt"  # copy of the notice
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _secret_file(tmp_path_factory):
+    """One installation key for the test session, never the user's own: set before any
+    module-scoped fixture prints a form, and again for each test (after the clean-up below)."""
+    path = tmp_path_factory.mktemp("secret") / "secret"
+    before = os.environ.get("FANPIN_FORMS_SECRET_FILE")
+    os.environ["FANPIN_FORMS_SECRET_FILE"] = str(path)
+    yield path
+    if before is None:
+        os.environ.pop("FANPIN_FORMS_SECRET_FILE", None)
+    else:
+        os.environ["FANPIN_FORMS_SECRET_FILE"] = before
+
+
 @pytest.fixture(autouse=True)
-def _no_env_leaks(monkeypatch):
+def _no_env_leaks(monkeypatch, _secret_file):
     for name in list(os.environ):
         if name.startswith("FANPIN_FORMS_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("FANPIN_FORMS_SECRET_FILE", str(_secret_file))
 
 
 @pytest.fixture(scope="session")

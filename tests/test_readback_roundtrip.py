@@ -127,7 +127,7 @@ def test_image_scan_seals_and_thumbprints(image_run):
 
 def test_image_scan_review_items_are_well_formed(image_run):
     _, result, _ = image_run
-    items = {"date", "identity"}
+    items = {"date", "identity", "duplicate"}
     for rec in result.records:
         assert rec["source"]["file"].endswith("returned.pdf")
         for note in rec["needs_review"]:

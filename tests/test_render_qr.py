@@ -1,8 +1,10 @@
-"""The page id: QR payload format, checksum, printed text, and the QR image itself."""
+"""The page id: QR payload format, MAC, printed text, and the QR image itself."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import io
 import random
 import string
@@ -15,17 +17,56 @@ from PIL import Image
 from fanpin_forms.errors import Code, ReadBackError
 from fanpin_forms.render import _qrmask
 from fanpin_forms.render.qr import (
-    Payload, decode_payload, encode_payload, ident_text, parse_ident_text, qr_matrix, qr_png,
+    AUTH_BAD, AUTH_LEGACY, AUTH_OK, Payload, decode_payload, encode_payload, ident_text, inspect_payload,
+    parse_ident_text, qr_matrix, qr_png,
 )
+from fanpin_forms.secret import installation_key
 
 
-def test_payload_format_and_checksum():
+def _legacy(body: str) -> str:
+    return body + "|" + hashlib.sha1(body.encode()).hexdigest()[:4].upper()
+
+
+def test_payload_format_and_mac():
     text = encode_payload("annex2", "2022.1", "C:YY-0001", 1, 1)
-    body = "FPF1|annex2|2022.1|C:YY-0001|1/1"
-    assert text == body + "|" + hashlib.sha1(body.encode()).hexdigest()[:4].upper()
+    body = "FPF2|annex2|2022.1|C:YY-0001|1/1"
+    mac = base64.b32encode(hmac.new(installation_key(), body.encode(), hashlib.sha256).digest()).decode()[:8]
+    assert text == body + "|" + mac
     assert text.isascii()
     assert decode_payload(text) == Payload("annex2", "2022.1", "C", "YY-0001", 1, 1)
     assert decode_payload(text).case_id == "YY-0001" and decode_payload(text).serial is None
+    assert decode_payload(text).auth == AUTH_OK and decode_payload(text).trusted
+
+
+def test_qr_stays_the_size_of_the_old_checksum_code():
+    old = _legacy("FPF1|annex2|2022.1|C:YY-0001|1/1")
+    new = encode_payload("annex2", "2022.1", "C:YY-0001", 1, 1)
+    assert len(new) == len(old) + 4
+    assert qr_matrix(new).version == qr_matrix(old).version == 3
+    serial_old = _legacy("FPF1|annex2|2022.1|S:annex2-20220601-3|1/1")
+    assert qr_matrix(encode_payload("annex2", "2022.1", "S:annex2-20220601-3")).version == qr_matrix(serial_old).version
+
+
+def test_old_fpf1_code_is_read_but_not_trusted():
+    p = decode_payload(_legacy("FPF1|annex2|2022.1|C:YY-0001|1/1"))
+    assert p.ident == "C:YY-0001" and p.auth == AUTH_LEGACY and not p.trusted
+    with pytest.raises(ReadBackError) as exc:  # a misread old code is still caught by its checksum
+        decode_payload(_legacy("FPF1|annex2|2022.1|C:YY-0001|1/1").replace("YY-0001", "YY-0002"))
+    assert exc.value.problems[0].code == Code.RENDER_QR_CHECKSUM
+
+
+def test_code_made_with_another_key_or_forged_does_not_verify(tmp_path, monkeypatch):
+    monkeypatch.setenv("FANPIN_FORMS_SECRET_FILE", str(tmp_path / "other-key"))
+    elsewhere = encode_payload("annex2", "2022.1", "C:YY-0001")
+    monkeypatch.undo()
+    forged = [elsewhere, "FPF2|annex2|2022.1|C:YY-0002|1/1|ABCDEFGH",
+              _legacy("FPF2|annex2|2022.1|C:YY-0002|1/1")]
+    for text in forged:
+        assert inspect_payload(text).auth == AUTH_BAD
+        with pytest.raises(ReadBackError) as exc:
+            decode_payload(text)
+        assert exc.value.problems[0].code == Code.RENDER_QR_MAC
+        assert "防伪码不符" in str(exc.value)
 
 
 @pytest.mark.parametrize("ident", ["C:岳阳-001", "C:a|b c", "S:annex2-20220601-3", "R:17", "C:100%"])
@@ -37,17 +78,16 @@ def test_roundtrip_and_percent_encoding(ident):
     assert p.encode() == text
 
 
-def test_bad_checksum_is_a_clear_error():
+def test_edited_payload_is_a_clear_error():
     text = encode_payload("annex2", "2022.1", "C:YY-0001")
     broken = text.replace("YY-0001", "YY-0002")
     with pytest.raises(ReadBackError) as exc:
         decode_payload(broken)
-    assert exc.value.problems[0].code == Code.RENDER_QR_CHECKSUM
-    assert "校验码错误" in str(exc.value)
+    assert exc.value.problems[0].code == Code.RENDER_QR_MAC
 
 
 @pytest.mark.parametrize("text, why", [
-    ("http://example.com", "应以 FPF1| 开头"),
+    ("http://example.com", "应以 FPF2| 开头"),
     ("FPF1|annex2|2022.1|C:1|1/1", "应有 6 段"),
     ("FPF1|annex2|2022.1|X:1|1/1|0000", None),
     ("FPF1|张三|2022.1|C:1|1/1|0000", "非 ASCII"),
@@ -61,12 +101,11 @@ def test_bad_format(text, why):
 
 
 def test_page_and_kind_are_validated():
-    body = "FPF1|annex2|2022.1|Q:1|1/1"
-    with pytest.raises(ReadBackError, match="第 4 段"):
-        decode_payload(body + "|" + hashlib.sha1(body.encode()).hexdigest()[:4].upper())
-    body = "FPF1|annex2|2022.1|C:1|3/2"
-    with pytest.raises(ReadBackError, match="页码"):
-        decode_payload(body + "|" + hashlib.sha1(body.encode()).hexdigest()[:4].upper())
+    for body, why in (("annex2|2022.1|Q:1|1/1", "第 4 段"), ("annex2|2022.1|C:1|3/2", "页码")):
+        with pytest.raises(ReadBackError, match=why):
+            decode_payload(_legacy("FPF1|" + body))
+        with pytest.raises(ReadBackError, match=why):
+            inspect_payload("FPF2|" + body + "|AAAAAAAA")
     with pytest.raises(ValueError):
         encode_payload("annex2", "2022.1", "YY-0001")
 

@@ -243,13 +243,13 @@ def test_every_form_page_keeps_a_readable_qr_code(run):
         for (file, page), f in owner.items():
             img = doc[page - 1].render(scale=300 / 72).to_pil().convert("L")
             codes = [c for c in zxingcpp.read_barcodes(np.asarray(img), formats=zxingcpp.BarcodeFormat.QRCode)
-                     if c.text.startswith("FPF1|")]
+                     if c.text.startswith("FPF2|")]
             assert codes, (page, f.key)
             payload = decode_payload(codes[0].text)
             assert (payload.form_id, payload.ident) == f.key
         for file, page in truth.foreign_pages:
             img = doc[page - 1].render(scale=200 / 72).to_pil().convert("L")
-            assert not [c for c in zxingcpp.read_barcodes(np.asarray(img)) if c.text.startswith("FPF1|")]
+            assert not [c for c in zxingcpp.read_barcodes(np.asarray(img)) if c.text.startswith("FPF2|")]
     finally:
         doc.close()
 

@@ -53,6 +53,8 @@ def parse_cmd(app: App, inputs: tuple[Path, ...], out: Path, review_dir: Path | 
     click.echo(f"读取了 {s['files']} 个文件、{s['pages']} 页：识别 {s['recognised']} 页"
                + (f"（其中 {s['flagged']} 页身份或对齐需核对）" if s["flagged"] else "")
                + f"，不是本系统的表 {s['foreign']} 页，重复 {s['duplicates']} 页，失败 {s['failed']} 页。")
+    for d in s.get("duplicate_pages", ()):
+        click.echo(f"  重复页：未采用 {d['file']} 第{d['page']}页，采用 {d['kept_file']} 第{d['kept_page']}页（{d['why']}）")
     click.echo(f"共 {s['forms']} 份表，写入 {out}；{s['review']} 项需要人工复核"
                + (f"，请打开 {result.review_html}" if result.review_html and s["review"] else "")
                + "。")

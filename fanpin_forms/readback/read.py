@@ -6,8 +6,14 @@ read in parallel (one process per core by default; each worker keeps its own OCR
 engine and open files), then put together in the main process:
 
 * pages of one form are joined by (form, version, ident) and ordered by page number,
-  whatever order they were scanned in; a page seen twice is a duplicate (the first
-  one is kept);
+  whatever order they were scanned in (pages whose QR code is not verified by this
+  installation's key are joined only among themselves, so a forged page can never
+  replace or join a real one);
+* a page seen twice is a duplicate: the copy that carries more ink wins (signatures,
+  seals, thumbprints, dates and ticks read on a scan; a scan beats a born-digital
+  PDF of the same page, which nobody can have signed), whatever the order; the
+  other is named in the page list and the summary, and a review item says which
+  was kept and why (and that the two disagree, when both carry ink and differ);
 * pre-filled values are compared with the data file (``--data``) when given;
 * every value that was not read with enough confidence becomes a review item with a
   stable id (R0001 …) and, with ``review_dir``, an image crop and ``review.html``.
@@ -61,7 +67,11 @@ class ParseResult:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(county: str | None, threads: int | None) -> None:
+def _init_worker(county: str | None, threads: int | None, secret_file: str | None = None) -> None:
+    if secret_file:
+        from ..secret import SECRET_FILE_ENV
+
+        os.environ[SECRET_FILE_ENV] = secret_file
     if threads:
         os.environ["FANPIN_FORMS_OCR_THREADS"] = str(threads)
         try:
@@ -106,13 +116,16 @@ _POOL: dict[str, Any] = {}
 def _pool(county: str | None, workers: int) -> cf.ProcessPoolExecutor:
     """The worker pool, kept between runs of one process: a worker's OCR engine, blank
     forms and open files stay loaded (loading them takes a few seconds per worker)."""
-    key = (county, workers)
+    from ..secret import secret_path
+
+    secret_file = str(secret_path())
+    key = (county, workers, secret_file)
     pool = _POOL.get("pool")
     if pool is not None and _POOL.get("key") == key and not getattr(pool, "_broken", False):
         return pool
     shutdown_workers()
     pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(), initializer=_init_worker,
-                                  initargs=(county, 1))
+                                  initargs=(county, 1, secret_file))
     if not _POOL.get("atexit"):
         import atexit
 
@@ -229,28 +242,45 @@ def assemble(app, results: list[dict], *, data: Path | None = None, sheet: str |
     """Page results (in input order) → records, page list, summary, review output."""
     out = ParseResult()
     groups: dict[tuple, dict] = {}
-    seen: dict[tuple, str] = {}
+    kept: dict[tuple, int] = {}  # (form, version, ident, trust, page no) → index of the copy used
+    entries: list[dict] = []
+    dropped: list[dict] = []
     for idx, r in enumerate(results):
         status, why = r["status"], r["why"]
-        where = f"{r['file']} 第{r['page']}页" if r["page"] else r["file"]
+        where = _where(r)
         if status in ("recognised", "flagged"):
             if r["ident"] is not None:
-                key = (r["form"], r["version"], r["ident"])
+                key = (r["form"], r["version"], r["ident"]) + (() if r.get("trusted", True) else ("unverified",))
+                group = groups.setdefault(key, {"first": idx, "pages": {}, "notes": []})
                 dup = key + (r["page_no"],)
-                if dup in seen:
-                    status, why = "duplicate", Code.READ_DUPLICATE.format(first=seen[dup])
+                if dup in kept:
+                    other = kept[dup]
+                    win, lose, reason, note = _duplicate(results[other], r)
+                    win_idx, lose_idx = (other, idx) if win is results[other] else (idx, other)
+                    kept[dup] = win_idx
+                    group["pages"][r["page_no"]] = win
+                    group["notes"].append(note)
+                    drop = {"file": lose["file"], "page": lose["page"], "kept_file": win["file"],
+                            "kept_page": win["page"], "why": reason}
+                    dropped.append(drop)
+                    gone = Code.READ_DUPLICATE_PAGE.format(kept=_where(win), why=reason)
+                    if lose_idx == idx:
+                        status, why = "duplicate", gone
+                    else:
+                        entries[lose_idx].update(status="duplicate", why=gone)
                 else:
-                    seen[dup] = where
-                    groups.setdefault(key, {"first": idx, "pages": {}})["pages"][r["page_no"]] = r
+                    kept[dup] = idx
+                    group["pages"][r["page_no"]] = r
             else:
-                groups[("title", idx)] = {"first": idx, "pages": {1: r}}
+                groups[("title", idx)] = {"first": idx, "pages": {1: r}, "notes": []}
         elif status == "failed" and r.get("problem") is not None:
             out.failures.append(r["problem"].with_location(file=where))
-        out.pages.append({"file": r["file"], "page": r["page"], "status": status, "form": r["form"],
-                          "ident": r["ident"], "why": why})
+        entries.append({"file": r["file"], "page": r["page"], "status": status, "form": r["form"],
+                        "ident": r["ident"], "why": why})
+    out.pages = entries
     checker = _DataCheck(app, data, sheet) if data is not None else None
     for key in sorted(groups, key=lambda k: groups[k]["first"]):
-        out.records.append(_record(app, groups[key]["pages"], checker))
+        out.records.append(_record(app, groups[key]["pages"], checker, groups[key]["notes"]))
     if checker is not None:
         out.failures.extend(checker.problems)
     _number_review(out.records, review_dir)
@@ -263,15 +293,78 @@ def assemble(app, results: list[dict], *, data: Path | None = None, sheet: str |
     out.summary = {"files": len({p["file"] for p in out.pages}), "pages": len(out.pages),
                    "forms": len(out.records), "recognised": counts["recognised"] + counts["flagged"],
                    "flagged": counts["flagged"], "foreign": counts["foreign"], "duplicates": counts["duplicate"],
-                   "failed": counts["failed"],
+                   "duplicate_pages": dropped, "failed": counts["failed"],
                    "review": sum(len(r["needs_review"]) for r in out.records)}
     return out
+
+
+def _where(r: dict) -> str:
+    return f"{r['file']} 第{r['page']}页" if r["page"] else r["file"]
+
+
+# --- duplicates: the copy that carries more ink wins -----------------------------------------
+
+#: confidence of the review item about a duplicate: same content, one copy has more ink, they disagree
+DUP_SAME_CONFIDENCE, DUP_MORE_INK_CONFIDENCE, DUP_DISAGREE_CONFIDENCE = 0.9, 0.7, 0.2
+
+
+def ink_marks(r: dict) -> int:
+    """How many marks a person made on this page, as read: signatures, seals,
+    thumbprints and dates present, boxes ticked in the stages. A born-digital page
+    (``scan`` false) carries none, whatever its text says."""
+    reading: PageReading | None = r.get("reading")
+    if reading is None or not r.get("scan"):
+        return 0
+    n = 0
+    for st in reading.stages.values():
+        n += sum(bool(s["present"]) + bool(s["seal"]) + bool(s["thumbprint"]) for s in st.signers)
+        n += st.date is not None
+        n += sum(len(v) for v in st.codes.values())
+    return n
+
+
+def _marks(r: dict) -> dict[str, tuple]:
+    """What was read, by kind, to tell whether two copies of a page say the same."""
+    reading: PageReading = r["reading"]
+    stages = sorted(reading.stages.items())
+    return {
+        "签字、盖章、手印": tuple((k, tuple((s["present"], s["seal"], s["thumbprint"]) for s in st.signers))
+                          for k, st in stages),
+        "日期": tuple((k, st.date) for k, st in stages),
+        "勾选": tuple((k, tuple(sorted((f, tuple(sorted(v))) for f, v in st.codes.items())))
+                    for k, st in stages) + (tuple(sorted((f, tuple(sorted(v))) for f, v in reading.codes.items())),),
+    }
+
+
+def _duplicate(first: dict, second: dict) -> tuple[dict, dict, str, ReviewNote]:
+    """Of two copies of one page (``first`` read earlier): (kept, dropped, why, review note).
+    More ink wins; then a scan over a born-digital page; then the earlier one."""
+    rank_a = (ink_marks(first), bool(first.get("scan")))
+    rank_b = (ink_marks(second), bool(second.get("scan")))
+    win, lose = (second, first) if rank_b > rank_a else (first, second)
+    ink_w, ink_l = ink_marks(win), ink_marks(lose)
+    mw, ml = _marks(win), _marks(lose)
+    diff = [kind for kind in mw if mw[kind] != ml[kind]]
+    if ink_w > ink_l:
+        why, conf = Code.READ_DUPLICATE_MORE_INK.format(n=ink_w - ink_l), DUP_MORE_INK_CONFIDENCE
+    elif win.get("scan") and not lose.get("scan"):
+        why, conf = Code.READ_DUPLICATE_SCAN.format(), DUP_MORE_INK_CONFIDENCE
+    elif not diff:
+        why, conf = Code.READ_DUPLICATE_SAME.format(), DUP_SAME_CONFIDENCE
+    else:
+        why, conf = Code.READ_DUPLICATE_FIRST.format(), DUP_MORE_INK_CONFIDENCE
+    args = {"page_no": win["page_no"], "kept": _where(win), "dropped": _where(lose), "why": why}
+    if ink_w and ink_l and diff:
+        text, conf = Code.READ_DUPLICATE_DISAGREE.format(diff="、".join(diff), **args), DUP_DISAGREE_CONFIDENCE
+    else:
+        text = Code.READ_DUPLICATE_KEPT.format(**args)
+    return win, lose, why, ReviewNote(None, "duplicate", text, _where(win), conf)
 
 
 # --- one form's pages → one record -----------------------------------------------------------
 
 
-def _record(app, pages: dict[int, dict], checker: _DataCheck | None) -> dict:
+def _record(app, pages: dict[int, dict], checker: _DataCheck | None, notes: Sequence[ReviewNote] = ()) -> dict:
     first = pages[min(pages)]
     form = app.forms[first["form"]]
     ident = first["ident"]
@@ -291,6 +384,8 @@ def _record(app, pages: dict[int, dict], checker: _DataCheck | None) -> dict:
     for _, reading in readings:
         for n in reading.review:
             note(n)
+    for n in notes:
+        note(n)
     # header values
     fields: dict[str, Any] = {}
     read_fields: dict[str, tuple[str, float, bytes | None]] = {}

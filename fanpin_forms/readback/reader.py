@@ -12,14 +12,16 @@ from typing import Any
 import numpy as np
 
 from ..errors import Code, FanpinError, Problem
-from .identify import (Identity, identify_by_ocr, identify_by_text, is_blank, read_qr, read_qr_pictures,
-                       upright)
+from .identify import (Identity, cross_check, identify_by_ocr, identify_by_text, is_blank, printed_ident_by_ocr,
+                       printed_ident_in_text, read_qr, read_qr_pictures, upright)
 from .pages import Page
 from .images import png
 from .scanpage import PageReading, ReviewNote, read_scan
 
 #: confidence given to an identity read from the printed id line (text layer / OCR) or the title
 ID_TEXT_CONFIDENCE, ID_OCR_CONFIDENCE, ID_TITLE_CONFIDENCE = 0.9, 0.7, 0.3
+#: confidence given to a QR identity that is unauthenticated (old format) or contradicted / forged
+ID_LEGACY_CONFIDENCE, ID_UNVERIFIED_CONFIDENCE = 0.5, 0.2
 
 
 def titles(app) -> dict[str, str]:
@@ -29,7 +31,7 @@ def titles(app) -> dict[str, str]:
 def read_page(app, page: Page, *, crops: bool = False) -> dict[str, Any]:
     base: dict[str, Any] = {"file": page.source, "page": page.number, "status": "failed", "form": None,
                             "version": None, "ident": None, "page_no": 1, "pages": 1, "identified_by": None,
-                            "why": "", "problem": None, "reading": None}
+                            "why": "", "problem": None, "reading": None, "scan": False, "trusted": False}
     try:
         return _read(app, page, crops, base)
     except FanpinError as exc:
@@ -66,7 +68,7 @@ def _read(app, page: Page, crops: bool, base: dict) -> dict:
         text = page.text()
         payload = read_qr_pictures(page.embedded_images())
         if payload is not None:
-            identity = Identity(payload, "qr", 0, payload.form_id)
+            identity = cross_check(Identity(payload, "qr", 0, payload.form_id), printed_ident_in_text(text))
         else:
             identity = identify_by_text(text.splitlines(), forms_titles)
     else:
@@ -83,22 +85,24 @@ def _read(app, page: Page, crops: bool, base: dict) -> dict:
     if identity is None:
         return _foreign(base, "没有找到本系统的二维码、表单编号或表单标题")
 
-    p = identity.payload
-    form = _known_form(app, identity.form_id, p.version if p else None)
-    base.update(form=form.id, version=form.version, identified_by=identity.method,
-                ident=p.ident if p else None, page_no=p.page if p else 1, pages=p.pages if p else 1)
+    form = _known_form(app, identity.form_id, identity.payload.version if identity.payload else None)
     if text_page:
         from .reference import header_layout
         from .textlayer import read_text_page
 
+        _describe(base, form, identity)
         header = header_layout(app, form)
         reading = read_text_page(form, page.text(), header, header.county_values)
     else:
         ref = reference_for(app, form)
+        p = identity.payload
         if p is not None and p.page > ref.pages:
             raise FanpinError.of(Code.READ_UNKNOWN_FORM, form=form.id, version=f"{form.version} 第{p.page}页",
                                  known=f"{form.id} 共 {ref.pages} 页")
         up = upright(img, identity.rotation)
+        if identity.method == "qr":
+            identity = cross_check(identity, _printed_on_scan(page, up, identity, ref))
+        _describe(base, form, identity)
         text_fields = None
         if page.kind == "searchable" or page.kind == "text":
             parsed = ref.header.parse(page.text())
@@ -107,15 +111,38 @@ def _read(app, page: Page, crops: bool, base: dict) -> dict:
         reading = read_scan(ref, identity, np.asarray(up), page.dpi, page_no=base["page_no"], crops=crops,
                             text_fields=text_fields)
     _note_identity(identity, reading, page, img, crops)
-    base.update(status="flagged" if (identity.method != "qr" or reading.flagged) else "recognised",
-                why=identity.note or reading.flagged, reading=reading)
+    base.update(status="flagged" if (not identity.trusted or reading.flagged) else "recognised",
+                why=identity.note or reading.flagged, reading=reading, scan=not text_page,
+                trusted=identity.trusted)
     return base
 
 
+def _describe(base: dict, form, identity: Identity) -> None:
+    p = identity.payload
+    base.update(form=form.id, version=form.version, identified_by=identity.method,
+                ident=p.ident if p else None, page_no=p.page if p else 1, pages=p.pages if p else 1)
+
+
+def _printed_on_scan(page: Page, up, identity: Identity, ref) -> tuple[str, str, int, int] | None:
+    """The printed id line of a scan: from its text layer when it has one, else one
+    OCR'd line at the place the blank prints it."""
+    if page.text_layer:
+        return printed_ident_in_text(page.text())
+    from ..render.qr import qr_matrix
+
+    geo = ref.geometry(identity.payload.page)
+    modules = len(qr_matrix(identity.payload.encode()).matrix)
+    return printed_ident_by_ocr(up, identity.qr_corners, geo.qr, geo.ident, modules)
+
+
 def _note_identity(identity: Identity, reading: PageReading, page: Page, img, crops: bool) -> None:
-    if identity.method == "qr":
+    if identity.method == "qr" and not identity.note:
         return
-    if identity.method == "text":
+    if identity.method == "qr":
+        only_legacy = identity.note == Code.READ_QR_LEGACY.format(ident=identity.payload.ident)
+        conf = ID_LEGACY_CONFIDENCE if only_legacy else ID_UNVERIFIED_CONFIDENCE
+        value = identity.payload.ident
+    elif identity.method == "text":
         conf = ID_TEXT_CONFIDENCE if page.text_layer else ID_OCR_CONFIDENCE
         value = identity.payload.ident if identity.payload else None
     else:

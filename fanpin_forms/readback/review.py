@@ -115,7 +115,7 @@ def _hint(item: str) -> str:
         return "有 / 无"
     if item == "identity":
         return "户编号，如 C:YY-0001"
-    if item in ("pages", "alignment"):
+    if item in ("pages", "alignment", "duplicate"):
         return "核对后填 已核对"
     return "正确的值"
 
@@ -200,7 +200,8 @@ def _item_label(form, item: str, stage) -> str:
         if f is None:
             return rest
         return f.part_label(part) if part and f.type == "address" else f.label
-    return {"identity": "身份（哪一户）", "pages": "页数", "alignment": "页面对齐"}.get(kind, item)
+    return {"identity": "身份（哪一户）", "pages": "页数", "alignment": "页面对齐",
+            "duplicate": "重复页（用了哪一份）"}.get(kind, item)
 
 
 def write_review(app, records: list[dict], review_dir: Path) -> Path:
@@ -403,7 +404,7 @@ def _parse_value(app, rec: dict, it: dict, value: str) -> Any:
         if not text:
             raise _Bad("应填户编号")
         return ("C", text)
-    return text  # pages, alignment: an acknowledgement
+    return text  # pages, alignment, duplicate: an acknowledgement
 
 
 def _apply(rec: dict, it: dict, value: Any) -> None:

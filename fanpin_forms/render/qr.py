@@ -2,35 +2,55 @@
 
 Payload (compact ASCII, no personal data ever)::
 
-    FPF1|annex2|2022.1|C:YY-0001|1/1|7F3A
-    magic|form |version|ident   |page/pages|checksum
+    FPF2|annex2|2022.1|C:YY-0001|1/1|K7Q2M4XA
+    magic|form |version|ident   |page/pages|MAC
 
 ``ident`` is ``C:<case id>`` (a pre-filled form: the clerk's 户编号, not personal),
 ``S:<serial>`` (a blank form, e.g. ``S:annex2-20220601-3``) or ``R:<row>`` (a
 pre-filled form whose data row has no 户编号). Any character outside
 ``A-Za-z0-9-._~`` in a field is percent-encoded (UTF-8), so ``|`` and Chinese case ids
-are safe. The checksum is the first 4 hex digits (upper case) of the SHA-1 of
-everything before the last ``|``.
+are safe.
+
+The MAC authenticates the page: the first :data:`MAC_CHARS` characters of the
+base32 HMAC-SHA256, under this installation's key (:mod:`fanpin_forms.secret`), of
+everything before the last ``|``. Eight characters are 40 bits: guessing one
+takes about 10^12 tries, each of them a printed and scanned page, and the code stays
+the size the unkeyed 4-digit checksum had (QR version 3 for a case id like
+``YY-0001``). A payload that does not verify is read as :data:`AUTH_BAD` (made with
+another key, or forged): the reader sends its page to review and never files it
+quietly under the household it names.
+
+``FPF1`` payloads (printed before the MAC existed) end in an unkeyed checksum (the
+first 4 hex digits of the SHA-1 of the body) that anyone can recompute: they are
+read as :data:`AUTH_LEGACY`, still identified by their QR code, and flagged.
 
 The printed text next to the QR (:func:`ident_text`) carries the same facts for a
-human or an OCR engine when the code is unreadable::
+human or an OCR engine when the code is unreadable, and to cross-check the code::
 
     annex2 · 2022.1 · 第1/1页 · C:YY-0001
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import io
 import re
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote, unquote
 
 from ..errors import Code, ReadBackError
 
-MAGIC = "FPF1"
+MAGIC = "FPF2"
+LEGACY_MAGIC = "FPF1"
+#: base32 characters of the HMAC kept in the payload (5 bits each)
+MAC_CHARS = 8
+#: how far a payload is authenticated: by this installation's key, only by the old
+#: unkeyed checksum, or not at all (the MAC does not verify)
+AUTH_OK, AUTH_LEGACY, AUTH_BAD = "ok", "legacy", "bad"
 KINDS = {"C": "case", "S": "serial", "R": "row"}
 _SAFE = "-._~"
 _SEP = " · "
@@ -46,6 +66,13 @@ class Payload:
     value: str  # the case id, serial or row number (decoded)
     page: int
     pages: int
+    auth: str = field(default=AUTH_OK, compare=False)
+    raw: str = field(default="", compare=False, repr=False)  # the QR text it was read from
+
+    @property
+    def trusted(self) -> bool:
+        """Made with this installation's key."""
+        return self.auth == AUTH_OK
 
     @property
     def ident(self) -> str:
@@ -65,11 +92,25 @@ class Payload:
         return int(self.value) if self.kind == "R" and self.value.isdigit() else None
 
     def encode(self) -> str:
+        """The QR text: as read (whatever its key or format), else made with this installation's key."""
+        if self.raw:
+            return self.raw
         return encode_payload(self.form_id, self.version, self.ident, self.page, self.pages)
 
 
 def _checksum(body: str) -> str:
+    """The unkeyed check of FPF1 payloads (read only, never written)."""
     return hashlib.sha1(body.encode("ascii")).hexdigest()[:4].upper()
+
+
+def payload_mac(body: str, key: bytes | None = None) -> str:
+    """The MAC of a payload body under ``key`` (default: this installation's)."""
+    if key is None:
+        from ..secret import installation_key
+
+        key = installation_key()
+    digest = hmac.new(key, body.encode("ascii"), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode("ascii")[:MAC_CHARS]
 
 
 def _q(text: str) -> str:
@@ -89,16 +130,35 @@ def encode_payload(form_id: str, version: str, ident: str, page: int = 1, pages:
     if not (1 <= int(page) <= int(pages)):
         raise ValueError(f"page {page} of {pages}")
     body = "|".join([MAGIC, _q(form_id), _q(version), f"{kind}:{_q(value)}", f"{int(page)}/{int(pages)}"])
-    return f"{body}|{_checksum(body)}"
+    return f"{body}|{payload_mac(body)}"
 
 
 _PAGE = re.compile(r"^([1-9]\d{0,3})/([1-9]\d{0,3})$")
 
 
 def decode_payload(text: str) -> Payload:
-    """Parse QR text; raises :class:`ReadBackError` (RENDER_QR_FORMAT / RENDER_QR_CHECKSUM)."""
+    """Parse QR text made with this installation's key (or an old FPF1 code, whose
+    ``auth`` is :data:`AUTH_LEGACY`). Raises :class:`ReadBackError`: RENDER_QR_FORMAT,
+    RENDER_QR_CHECKSUM (an FPF1 code misread), RENDER_QR_MAC (another key, or forged)."""
+    payload = inspect_payload(text)
+    if payload.auth == AUTH_BAD:
+        raise ReadBackError.of(Code.RENDER_QR_MAC, text=_shown(text))
+    return payload
+
+
+def _shown(text: object) -> str:
     raw = text if isinstance(text, str) else str(text)
-    shown = raw if len(raw) <= 80 else raw[:77] + "…"
+    return raw if len(raw) <= 80 else raw[:77] + "…"
+
+
+def inspect_payload(text: str) -> Payload:
+    """Parse QR text whatever its key: a payload whose MAC does not verify comes back
+    with ``auth`` :data:`AUTH_BAD` (the reader puts such a page up for review, naming
+    the household the code claims). Raises :class:`ReadBackError` only for text that
+    is not a payload at all (RENDER_QR_FORMAT) or an FPF1 code whose checksum is wrong
+    (RENDER_QR_CHECKSUM: a misread)."""
+    raw = text if isinstance(text, str) else str(text)
+    shown = _shown(raw)
     text = raw.strip()
 
     def bad(why: str) -> ReadBackError:
@@ -107,14 +167,18 @@ def decode_payload(text: str) -> Payload:
     if not text.isascii():
         raise bad("含有非 ASCII 字符")
     parts = text.split("|")
-    if parts[0] != MAGIC:
+    if parts[0] not in (MAGIC, LEGACY_MAGIC):
         raise bad(f"应以 {MAGIC}| 开头")
     if len(parts) != 6:
         raise bad(f"应有 6 段（以 | 分隔），实际 {len(parts)} 段")
     body, check = text.rsplit("|", 1)
-    expected = _checksum(body)
-    if check.upper() != expected:
-        raise ReadBackError.of(Code.RENDER_QR_CHECKSUM, text=shown, expected=expected)
+    if parts[0] == LEGACY_MAGIC:
+        expected = _checksum(body)
+        if check.upper() != expected:
+            raise ReadBackError.of(Code.RENDER_QR_CHECKSUM, text=shown, expected=expected)
+        auth = AUTH_LEGACY
+    else:
+        auth = AUTH_OK if hmac.compare_digest(check.upper(), payload_mac(body)) else AUTH_BAD
     _, form_id, version, ident, pagetext = parts[:5]
     kind, sep, value = ident.partition(":")
     if not sep or kind not in KINDS or not value:
@@ -128,7 +192,12 @@ def decode_payload(text: str) -> Payload:
         form_id, version, value = (unquote(x, errors="strict") for x in (form_id, version, value))
     except UnicodeDecodeError:
         raise bad("百分号编码不是有效的 UTF-8") from None
-    return Payload(form_id, version, kind, value, int(m.group(1)), int(m.group(2)))
+    return Payload(form_id, version, kind, value, int(m.group(1)), int(m.group(2)), auth, text)
+
+
+def is_ours(text: str) -> bool:
+    """QR text that claims to be a fanpin page id (current or old format)."""
+    return text.startswith((MAGIC + "|", LEGACY_MAGIC + "|"))
 
 
 def ident_text(form_id: str, version: str, ident: str, page: int = 1, pages: int = 1) -> str:
