@@ -61,7 +61,7 @@ class Code(str, Enum):
     DATA_FILE_MISSING = "找不到数据文件：{path}"
     DATA_FILE_TYPE = "不支持的数据文件类型「{suffix}」；支持 .xlsx、.csv、.json、.jsonl"
     DATA_FILE_UNREADABLE = "无法读取数据文件：{why}"
-    DATA_FILE_ENCODING = "无法识别 CSV 文件的编码（已尝试 UTF-8 和 GB18030），请另存为 UTF-8 CSV 或 .xlsx"
+    DATA_FILE_ENCODING = "无法识别 CSV 文件的编码（已尝试 UTF-8、UTF-16 和 GB18030），请另存为 UTF-8 CSV 或 .xlsx"
     DATA_FILE_EMPTY = "数据文件中没有任何记录"
     DATA_NO_HEADER = "找不到表头行：前 {rows} 行中没有可识别的列名（例如「户主姓名」「身份证号码」）"
     DATA_DUPLICATE_HEADER = "列名「{header}」出现了两次（第 {first} 列和第 {second} 列）"
@@ -184,6 +184,24 @@ class Code(str, Enum):
     NOTICE_NOTHING = "台账 {data} 中没有需要{what}的户（{why}）"
     NOTICE_SENSITIVE = "生成的{what}中出现了敏感信息（{kind}，{where}），已停止，未写出任何文件"
     NOTICE_BAD_RANGE = "日期范围无效：开始日期 {start} 晚于结束日期 {end}"
+
+    # --- input caps: fanpin_forms/limits.py, zipguard.py -------------------------
+    DATA_FILE_TOO_LARGE = "文件太大（{size}），{kind}的上限是 {max}；请把数据分成几个文件"
+    DATA_ZIP_LIMIT = "文件解压后过大，可能是被恶意构造的文件，已拒绝打开：{why}"
+    DATA_TOO_MANY_ROWS = "有内容的行超过 {max} 行（每个工作表或文件的上限），请把数据分成几个文件"
+    DATA_TOO_MANY_COLUMNS = "第 {column} 列有内容，超过了每个工作表最多 {max} 列的上限：请删除表格右侧多余的内容"
+    DATA_TOO_MANY_CELLS = "有内容的单元格超过 {max} 个（每个工作表的上限），请把数据分成几个文件"
+    DATA_BEYOND_EXCEL = "单元格 {cell} 超出了 Excel 表格的范围（最多 {rows} 行、{columns} 列），文件已损坏或被篡改"
+    DATA_JSON_TOO_MANY_KEYS = "记录中共有 {count} 个不同的键，超过上限 {max} 个"
+    READ_FILE_TOO_LARGE = "文件太大（{size}），{kind}的上限是 {max}；请分成几个文件"
+    READ_TOO_MANY_PAGES = "文件超过 {max} 页（每个文件的上限），请分成几个文件"
+    READ_PAGE_TOO_LARGE = "页面太大（{width}×{height} 毫米），按最低 {dpi} dpi 也要 {pixels} 万像素，上限 {max} 万像素，已跳过这一页"
+    READ_IMAGE_TOO_LARGE = "图片太大（{width}×{height} 像素，{pixels} 万像素），上限 {max} 万像素；请用 600 dpi 以下的分辨率重新扫描"
+    SPEC_FILE_TOO_LARGE = "表单定义文件太大（{size}），上限 {max}"
+    SPEC_YAML_ALIAS = "表单定义不支持 YAML 锚点和别名（「{text}」）：请把内容直接写出来"
+    SPEC_YAML_MERGE = "表单定义不支持 YAML 合并键「<<」：请把要合并的键直接写出来"
+    SPEC_YAML_TAG = "表单定义中不允许使用 YAML 标签「{tag}」：只能写普通的文字、数字、列表和映射"
+    SPEC_YAML_DEPTH = "嵌套超过 {max} 层：表单定义不需要这么深的嵌套"
 
     def format(self, **context: object) -> str:  # type: ignore[override]
         """Fill the template; missing keys render as ``?`` instead of failing."""
