@@ -196,7 +196,7 @@ class Code(str, Enum):
     READ_FILE_TOO_LARGE = "文件太大（{size}），{kind}的上限是 {max}；请分成几个文件"
     READ_TOO_MANY_PAGES = "文件超过 {max} 页（每个文件的上限），请分成几个文件"
     READ_PAGE_TOO_LARGE = "页面太大（{width}×{height} 毫米），按最低 {dpi} dpi 也要 {pixels} 万像素，上限 {max} 万像素，已跳过这一页"
-    READ_IMAGE_TOO_LARGE = "图片太大（{width}×{height} 像素，{pixels} 万像素），上限 {max} 万像素；请用 600 dpi 以下的分辨率重新扫描"
+    READ_IMAGE_TOO_LARGE = "图片太大（{size}），上限 {max} 万像素；请用 600 dpi 以下的分辨率重新扫描"
     SPEC_FILE_TOO_LARGE = "表单定义文件太大（{size}），上限 {max}"
     SPEC_YAML_ALIAS = "表单定义不支持 YAML 锚点和别名（「{text}」）：请把内容直接写出来"
     SPEC_YAML_MERGE = "表单定义不支持 YAML 合并键「<<」：请把要合并的键直接写出来"
