@@ -118,26 +118,21 @@ def read_table(
     raise DataError.of(Code.DATA_FILE_TYPE, where, suffix=p.suffix or "（无后缀）")
 
 
-#: how each data file kind is named in a message, and its size cap in bytes
-_KINDS = {
-    ".xlsx": ("Excel 数据文件", limits.DATA_XLSX_MAX_BYTES),
-    ".xlsm": ("Excel 数据文件", limits.DATA_XLSX_MAX_BYTES),
-    ".csv": ("CSV 数据文件", limits.DATA_MAX_BYTES),
-    ".json": ("JSON 数据文件", limits.DATA_MAX_BYTES),
-    ".jsonl": ("JSONL 数据文件", limits.DATA_MAX_BYTES),
-}
+#: how each data file kind is named in a message
+_KINDS = {".xlsx": "Excel 数据文件", ".xlsm": "Excel 数据文件", ".csv": "CSV 数据文件",
+          ".json": "JSON 数据文件", ".jsonl": "JSONL 数据文件"}
 
 
 def _check_size(p: Path, shown: str, suffix: str) -> None:
     """Refuse a file over its kind's size cap before reading any of it."""
-    kind, cap = _KINDS[suffix]
+    cap = limits.DATA_XLSX_MAX_BYTES if suffix in (".xlsx", ".xlsm") else limits.DATA_MAX_BYTES
     try:
         size = p.stat().st_size
     except OSError as exc:
         raise _unreadable(shown, _os_reason(exc)) from None
     if size > cap:
         raise DataError.of(Code.DATA_FILE_TOO_LARGE, Location(file=shown),
-                           size=human_bytes(size), kind=kind, max=human_bytes(cap))
+                           size=human_bytes(size), kind=_KINDS[suffix], max=human_bytes(cap))
 
 
 def _too_many_rows(shown: str, sheet: str | None) -> DataError:
