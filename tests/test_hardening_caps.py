@@ -447,3 +447,13 @@ def test_plain_equals_and_double_angle_values_stay_text(tmp_path, app):
     spec = tmp_path / "a.yaml"
     spec.write_text("a: =\nb: <<\n", encoding="utf-8")
     assert load_yaml(spec) == {"a": "=", "b": "<<"}
+
+
+def test_every_cap_is_in_the_docs():
+    import re
+
+    source = Path(limits.__file__).read_text(encoding="utf-8")
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "limits.md").read_text(encoding="utf-8")
+    names = re.findall(r'_cap\("(\w+)"', source)
+    assert len(names) >= 19
+    assert [n for n in names if f"`{n}`" not in docs] == []
