@@ -41,7 +41,6 @@ import io
 import json
 import re
 import warnings
-import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -545,17 +544,18 @@ def _utf16(raw: bytes) -> str | None:
 
     UTF-16 is recognised by its byte-order mark, or without one by the NUL bytes
     every ASCII character (comma, tab, line break) carries: at odd offsets in
-    little-endian, at even ones in big-endian."""
+    little-endian, at even ones in big-endian, and (unlike a stray NUL in a broken
+    file) on at least one code unit in ten, nearly all on the same side."""
     for bom, encoding in _UTF16_BOMS:
         if raw.startswith(bom):
             body = raw[len(bom):]
             break
     else:
         head = raw[:4096]
-        if b"\x00" not in head:
+        odd, even = head[1::2].count(0), head[0::2].count(0)
+        if max(odd, even) * 20 < len(head) or min(odd, even) * 4 > max(odd, even):
             return None
-        odd = head[1::2].count(0) > head[0::2].count(0)
-        body, encoding = raw, ("utf-16-le" if odd else "utf-16-be")
+        body, encoding = raw, ("utf-16-le" if odd > even else "utf-16-be")
     try:
         text = body.decode(encoding)
     except UnicodeDecodeError:
