@@ -193,6 +193,7 @@ class Code(str, Enum):
     DATA_TOO_MANY_CELLS = "有内容的单元格超过 {max} 个（每个工作表的上限），请把数据分成几个文件"
     DATA_BEYOND_EXCEL = "单元格 {cell} 超出了 Excel 表格的范围（最多 {rows} 行、{columns} 列），文件已损坏或被篡改"
     DATA_JSON_TOO_MANY_KEYS = "记录中共有 {count} 个不同的键，超过上限 {max} 个"
+    DATA_JSON_TOO_MANY_VALUES = "JSON 文件中的对象和数组超过 {max} 个（上限），请把数据分成几个文件"
     READ_FILE_TOO_LARGE = "文件太大（{size}），{kind}的上限是 {max}；请分成几个文件"
     READ_TOO_MANY_PAGES = "文件超过 {max} 页（每个文件的上限），请分成几个文件"
     READ_PAGE_TOO_LARGE = "页面太大（{width}×{height} 毫米），按最低 {dpi} dpi 也要 {pixels} 万像素，上限 {max} 万像素，已跳过这一页"

@@ -689,10 +689,19 @@ def _json_syntax(shown: str, exc: json.JSONDecodeError, line: int | None = None)
     )
 
 
+#: objects and arrays allowed per record at the row cap (a record, its member tables and their rows)
+_JSON_CONTAINERS_PER_ROW = 10
+
+
 def _json_text(p: Path, shown: str) -> str:
+    """The file's text, refused before decoding if it opens more objects and arrays than
+    the row cap allows: ``[{},{},…]`` costs ~3 bytes a record on disk, 100+ in memory."""
     text = _decode(_read_bytes(p, shown))
     if text is None:
         raise _unreadable(shown, "无法识别文件编码，JSON 文件应当是 UTF-8 编码")
+    cap = _JSON_CONTAINERS_PER_ROW * limits.SHEET_MAX_ROWS
+    if text.count("{") + text.count("[") > cap:  # braces inside strings count too: an upper bound
+        raise DataError.of(Code.DATA_JSON_TOO_MANY_VALUES, Location(file=shown), max=cap)
     return text
 
 

@@ -286,6 +286,10 @@ def test_csv_and_json_caps(tmp_path, monkeypatch):
     with pytest.raises(DataError) as exc:
         read_table(data)
     assert [p.code for p in exc.value.problems] == [Code.DATA_TOO_MANY_ROWS]
+    data.write_text("[" + ",".join(["{}"] * 20) + "]", encoding="utf-8")  # 21 containers, cap 10 × 2
+    with pytest.raises(DataError) as exc:
+        read_table(data)
+    assert str(exc.value) == problem_line(Location(file=str(data)), Code.DATA_JSON_TOO_MANY_VALUES, max=20)
 
 
 # --- scans --------------------------------------------------------------------------------------------
