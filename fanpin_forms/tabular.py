@@ -24,6 +24,13 @@ keys get the same treatment, so the lead's header mapping sees one spelling.
 Either a complete :class:`SourceTable` comes back or a
 :class:`~fanpin_forms.errors.DataError` listing the problems; never a partial
 table.
+
+Nothing a file describes is allocated before it is checked against the caps in
+:mod:`fanpin_forms.limits`: the file size first, an xlsx's zip directory before it
+is unpacked, and sheets are streamed cell by cell, keeping only cells with content
+(a stray cell in column XFD or a row numbered 300,000,000 costs one cell, not the
+padding up to it). A CSV in UTF-16 with a byte-order mark (Excel's "Unicode text",
+tab-separated) is read like any other CSV.
 """
 
 from __future__ import annotations
@@ -34,13 +41,16 @@ import io
 import json
 import re
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from openpyxl.utils import get_column_letter
 
+from fanpin_forms import limits
 from fanpin_forms.errors import Code, DataError, Location, Problem, did_you_mean
+from fanpin_forms.limits import human_bytes
+from fanpin_forms.zipguard import ZipLimitError, safe_zip
 
 __all__ = ["SourceRow", "SourceTable", "read_table", "HEADER_SEARCH_ROWS"]
 
@@ -94,6 +104,8 @@ def read_table(
     if not p.exists():
         raise DataError.of(Code.DATA_FILE_MISSING, where, path=shown)
     suffix = p.suffix.lower()
+    if suffix in _KINDS:
+        _check_size(p, shown, suffix)
     if suffix in (".xlsx", ".xlsm"):
         return _read_xlsx(p, shown, sheet, header_score)
     if suffix == ".csv":
@@ -103,6 +115,32 @@ def read_table(
     if suffix == ".jsonl":
         return _read_jsonl(p, shown)
     raise DataError.of(Code.DATA_FILE_TYPE, where, suffix=p.suffix or "（无后缀）")
+
+
+#: how each data file kind is named in a message
+_KINDS = {".xlsx": "Excel 数据文件", ".xlsm": "Excel 数据文件", ".csv": "CSV 数据文件",
+          ".json": "JSON 数据文件", ".jsonl": "JSONL 数据文件"}
+
+
+def _check_size(p: Path, shown: str, suffix: str) -> None:
+    """Refuse a file over its kind's size cap before reading any of it."""
+    cap = limits.DATA_XLSX_MAX_BYTES if suffix in (".xlsx", ".xlsm") else limits.DATA_MAX_BYTES
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise _unreadable(shown, _os_reason(exc)) from None
+    if size > cap:
+        raise DataError.of(Code.DATA_FILE_TOO_LARGE, Location(file=shown),
+                           size=human_bytes(size), kind=_KINDS[suffix], max=human_bytes(cap))
+
+
+def _too_many_rows(shown: str, sheet: str | None) -> DataError:
+    return DataError.of(Code.DATA_TOO_MANY_ROWS, Location(file=shown, sheet=sheet), max=limits.SHEET_MAX_ROWS)
+
+
+def _too_many_columns(shown: str, sheet: str | None, row: int, column: int) -> DataError:
+    return DataError.of(Code.DATA_TOO_MANY_COLUMNS, Location(file=shown, sheet=sheet, row=row),
+                        column=get_column_letter(column), max=limits.SHEET_MAX_COLUMNS)
 
 
 # --------------------------------------------------------------------------- values
@@ -342,7 +380,11 @@ def _read_xlsx(
             raise _unreadable(shown, _not_xlsx_reason(p, head))
         fh.seek(0)
         try:
+            safe_zip(fh).close()  # the zip's directory against the caps, nothing unpacked yet
+            fh.seek(0)
             wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
+        except ZipLimitError as exc:
+            raise DataError.of(Code.DATA_ZIP_LIMIT, Location(file=shown), why=exc.why) from None
         except Exception:  # zipfile/XML/KeyError...: the user needs a reason, not a traceback
             raise _unreadable(shown, "文件已损坏，或不是有效的 .xlsx 文件") from None
         try:
@@ -351,21 +393,89 @@ def _read_xlsx(
             wb.close()
 
 
+def _sheet_cells(ws) -> Iterator[tuple[int, int, object]]:
+    """(row, column, value) of every cell the sheet's XML holds, streamed.
+
+    openpyxl's row iterators pad: every row to its last cell and every missing
+    row as an empty one, so a stray cell in XFD or one row numbered 300,000,000
+    allocates gigabytes. This reads the XML itself, one cell at a time, dropping
+    each element once read, and lets openpyxl's own cell parser turn a ``<c>``
+    into its value (shared strings, numbers, dates by style)."""
+    from openpyxl.worksheet._reader import CELL_TAG, DATA_TAG, ROW_TAG, WorkSheetParser
+    from openpyxl.xml.functions import iterparse
+
+    wb = ws.parent
+    with ws._get_source() as src:  # noqa: SLF001 - the sheet's XML stream, as openpyxl opens it
+        parser = WorkSheetParser(src, ws._shared_strings, data_only=True, epoch=wb.epoch,  # noqa: SLF001
+                                 date_formats=wb._date_formats,  # noqa: SLF001
+                                 timedelta_formats=wb._timedelta_formats)  # noqa: SLF001
+        sheet_data = row_element = None
+        for event, element in iterparse(src, events=("start", "end")):
+            if element.tag == DATA_TAG and event == "start":
+                sheet_data = element
+            elif element.tag == ROW_TAG:
+                if event == "start":
+                    r = element.get("r")
+                    parser.row_counter = int(r) if r is not None else parser.row_counter + 1
+                    parser.col_counter = 0
+                    row_element = element
+                else:
+                    if sheet_data is not None:
+                        sheet_data.remove(element)
+                    row_element = None
+            elif element.tag == CELL_TAG and event == "end" and row_element is not None:
+                cell = parser.parse_cell(element)
+                row_element.remove(element)
+                yield parser.row_counter, cell["column"], cell["value"]
+
+
+def _cell_name(row: int, column: int) -> str:
+    """``XFD5`` as Excel names a cell; a column beyond any letters by its number."""
+    letters = get_column_letter(column) if column <= 18_278 else f"第{column}列"  # ZZZ is the last name
+    return f"{letters}{row}"
+
+
 def _sheet_rows(ws, shown: str) -> list[tuple[int, tuple[object, ...]]]:
-    """Non-empty rows of a worksheet as (Excel row number, trimmed values)."""
-    # Some writers store a wrong <dimension>; read whatever is really there.
-    ws.reset_dimensions()
-    try:
-        raw = list(ws.iter_rows(min_row=1, values_only=True))
-    except Exception:
-        raise _unreadable(shown, f"工作表「{ws.title}」已损坏，无法读取", sheet=ws.title) from None
+    """Non-empty rows of a worksheet as (Excel row number, trimmed values), within the caps."""
+    title = ws.title
     rows: list[tuple[int, tuple[object, ...]]] = []
-    # openpyxl fills missing rows with empty ones, so position == Excel row number.
-    for number, values in enumerate(raw, start=1):
-        if values:
-            cleaned = _trim(_xlsx_value(v) for v in values)
-            if cleaned:
-                rows.append((number, cleaned))
+    number, values, cells = 0, {}, 0
+
+    def flush() -> None:
+        if not values:
+            return
+        if len(rows) >= limits.SHEET_MAX_ROWS:
+            raise _too_many_rows(shown, title)
+        row: list[object] = [None] * max(values)
+        for column, value in values.items():
+            row[column - 1] = value
+        rows.append((number, tuple(row)))
+        values.clear()
+
+    try:
+        for row_number, column, raw in _sheet_cells(ws):
+            value = _xlsx_value(raw)
+            if value is None:
+                continue
+            if row_number > limits.EXCEL_MAX_ROW or column > limits.EXCEL_MAX_COLUMN:
+                raise DataError.of(Code.DATA_BEYOND_EXCEL, Location(file=shown, sheet=title),
+                                   cell=_cell_name(row_number, column), rows=limits.EXCEL_MAX_ROW,
+                                   columns=get_column_letter(limits.EXCEL_MAX_COLUMN))
+            if column > limits.SHEET_MAX_COLUMNS:
+                raise _too_many_columns(shown, title, row_number, column)
+            if row_number != number:
+                flush()
+                number = row_number
+            cells += 1
+            if cells > limits.SHEET_MAX_CELLS:
+                raise DataError.of(Code.DATA_TOO_MANY_CELLS, Location(file=shown, sheet=title),
+                                   max=limits.SHEET_MAX_CELLS)
+            values[column] = value
+        flush()
+    except DataError:
+        raise
+    except Exception:  # XML/zip/value errors in a damaged sheet
+        raise _unreadable(shown, f"工作表「{title}」已损坏，无法读取", sheet=title) from None
     return rows
 
 
@@ -424,7 +534,39 @@ def _pick_sheet(worksheets: list, name: str):
 # ------------------------------------------------------------------------------ csv
 
 
+_UTF16_BOMS = ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+# What real text never holds: C0 controls other than tab/CR/LF, and U+FFFE/U+FFFF.
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _utf16(raw: bytes) -> str | None:
+    """The text of a UTF-16 file (Excel's "Unicode text"), or None if it is not one.
+
+    UTF-16 is recognised by its byte-order mark, or without one by the NUL bytes
+    every ASCII character (comma, tab, line break) carries: at odd offsets in
+    little-endian, at even ones in big-endian, and (unlike a stray NUL in a broken
+    file) on at least one code unit in ten, nearly all on the same side."""
+    for bom, encoding in _UTF16_BOMS:
+        if raw.startswith(bom):
+            body = raw[len(bom):]
+            break
+    else:
+        head = raw[:4096]
+        odd, even = head[1::2].count(0), head[0::2].count(0)
+        if max(odd, even) * 20 < len(head) or min(odd, even) * 4 > max(odd, even):
+            return None
+        body, encoding = raw, ("utf-16-le" if odd > even else "utf-16-be")
+    try:
+        text = body.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+    return None if _NOT_TEXT.search(text) else text
+
+
 def _decode(raw: bytes) -> str | None:
+    text = _utf16(raw)
+    if text is not None:
+        return text
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = raw.decode(encoding)
@@ -434,19 +576,36 @@ def _decode(raw: bytes) -> str | None:
     return None
 
 
+def _delimiter(text: str) -> str:
+    """Tab for tab-separated text (what Excel writes as "Unicode text"), else comma."""
+    head = "\n".join(text.split("\n", HEADER_SEARCH_ROWS)[:HEADER_SEARCH_ROWS])
+    return "\t" if head.count("\t") > head.count(",") else ","
+
+
 def _read_csv(p: Path, shown: str, header_score: HeaderScore | None) -> SourceTable:
     text = _decode(_read_bytes(p, shown))
     if text is None:
         raise DataError.of(Code.DATA_FILE_ENCODING, Location(file=shown))
     rows: list[tuple[int, tuple[object, ...]]] = []
+    cells = 0
     # Excel shows one row per CSV *record* (a quoted newline stays inside the
     # row), and a blank line is a blank row: so number records, not lines.
     number = 0
     try:
-        for number, record in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+        for number, record in enumerate(reader, start=1):
             cleaned = _trim(_clean_str(cell) for cell in record)
-            if cleaned:
-                rows.append((number, cleaned))
+            if not cleaned:
+                continue
+            if len(cleaned) > limits.SHEET_MAX_COLUMNS:
+                beyond = next(i for i, v in enumerate(cleaned) if i >= limits.SHEET_MAX_COLUMNS and v is not None)
+                raise _too_many_columns(shown, None, number, min(beyond + 1, limits.EXCEL_MAX_COLUMN))
+            if len(rows) >= limits.SHEET_MAX_ROWS:
+                raise _too_many_rows(shown, None)
+            cells += len(cleaned)
+            if cells > limits.SHEET_MAX_CELLS:
+                raise DataError.of(Code.DATA_TOO_MANY_CELLS, Location(file=shown), max=limits.SHEET_MAX_CELLS)
+            rows.append((number, cleaned))
     except csv.Error:
         raise _unreadable(shown, "CSV 格式错误（引号不配对或单元格过长）", row=number + 1) from None
     return _build_table(p, shown, None, rows, header_score)
@@ -530,10 +689,19 @@ def _json_syntax(shown: str, exc: json.JSONDecodeError, line: int | None = None)
     )
 
 
+#: objects and arrays allowed per record at the row cap (a record, its member tables and their rows)
+_JSON_CONTAINERS_PER_ROW = 10
+
+
 def _json_text(p: Path, shown: str) -> str:
+    """The file's text, refused before decoding if it opens more objects and arrays than
+    the row cap allows: ``[{},{},…]`` costs ~3 bytes a record on disk, 100+ in memory."""
     text = _decode(_read_bytes(p, shown))
     if text is None:
         raise _unreadable(shown, "无法识别文件编码，JSON 文件应当是 UTF-8 编码")
+    cap = _JSON_CONTAINERS_PER_ROW * limits.SHEET_MAX_ROWS
+    if text.count("{") + text.count("[") > cap:  # braces inside strings count too: an upper bound
+        raise DataError.of(Code.DATA_JSON_TOO_MANY_VALUES, Location(file=shown), max=cap)
     return text
 
 
@@ -607,6 +775,12 @@ def _json_table(
         raise DataError(problems)
     if not records:
         raise DataError.of(Code.DATA_FILE_EMPTY, Location(file=shown))
+    if len(records) > limits.SHEET_MAX_ROWS:
+        raise _too_many_rows(shown, None)
+    if len(headers) > limits.SHEET_MAX_COLUMNS:
+        # every record gets every key: a thousand records of a thousand new keys each is a million cells each
+        raise DataError.of(Code.DATA_JSON_TOO_MANY_KEYS, Location(file=shown), count=len(headers),
+                           max=limits.SHEET_MAX_COLUMNS)
     names = list(headers)
     rows = [SourceRow(number, {h: record.get(h) for h in names}) for number, record in records]
     return SourceTable(path=p, sheet=None, headers=names, header_row=0, rows=rows)

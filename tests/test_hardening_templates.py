@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from fanpin_forms.errors import Code
-from fanpin_forms.render import fill as fill_mod
+from fanpin_forms import limits
 
 from .conftest import household, make_id
 from .test_render_samples import root
@@ -120,7 +120,7 @@ def test_range_of_a_billion_is_refused_at_check_and_fill(app, runner, built, tmp
 
 
 def test_nested_loops_stop_at_the_time_limit(app, runner, built, tmp_path, monkeypatch):
-    monkeypatch.setattr(fill_mod, "RENDER_SECONDS_PER_FORM", 0.5)
+    monkeypatch.setattr(limits, "RENDER_SECONDS_PER_FORM", 0.5)
     loops = "{% for i in range(10000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}"
     bad = write(tmp_path, body(built, "{{ f_phone }}", loops + "{{ f_phone }}"))
     start = time.monotonic()
@@ -131,7 +131,7 @@ def test_nested_loops_stop_at_the_time_limit(app, runner, built, tmp_path, monke
 
 
 def test_exponential_macro_stops_at_the_time_limit(app, runner, built, tmp_path, monkeypatch):
-    monkeypatch.setattr(fill_mod, "RENDER_SECONDS_PER_FORM", 0.5)
+    monkeypatch.setattr(limits, "RENDER_SECONDS_PER_FORM", 0.5)
     macro = "{% macro f(n) %}{% if n %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}{% endmacro %}{{ f(40) }}"
     bad = write(tmp_path, body(built, "{{ f_phone }}", macro + "{{ f_phone }}"))
     start = time.monotonic()
@@ -277,10 +277,15 @@ def test_dtds_are_refused_in_any_part(app, runner, built, tmp_path, part, xml):
 
 
 def test_too_many_entries_and_too_high_a_ratio(app, runner, built, tmp_path):
-    many = write(tmp_path, edited(built, add={f"word/x/{i}.xml": b"<a/>" for i in range(1001)}), "many.docx")
-    assert_refused(check(app, runner, many), None, "many.docx", "压缩炸弹", "有 1,019 个文件")
-    dense = write(tmp_path, edited(built, add={"word/media/zeros.bin": bytes(5_000_000)}), "dense.docx")
-    assert_refused(check(app, runner, dense), None, "dense.docx", "word/media/zeros.bin 的压缩比超过 100:1")
+    n = limits.ZIP_MAX_ENTRIES + 1
+    many = write(tmp_path, edited(built, add={f"word/x/{i}.xml": b"<a/>" for i in range(n)}), "many.docx")
+    total = len(zipfile.ZipFile(many).infolist())
+    assert_refused(check(app, runner, many), None, "many.docx", "压缩炸弹",
+                   f"压缩包内有 {total} 个条目，上限 {limits.ZIP_MAX_ENTRIES} 个")
+    dense = write(tmp_path, edited(built, add={"word/media/zeros.bin": bytes(limits.ZIP_RATIO_FROM_BYTES + 1)}),
+                  "dense.docx")
+    assert_refused(check(app, runner, dense), None, "dense.docx", "「word/media/zeros.bin」的压缩比为",
+                   f"上限 {limits.ZIP_MAX_RATIO}:1")
 
 
 def _bomb(built: bytes, size: int) -> bytes:
@@ -304,7 +309,7 @@ def test_zip_bomb_in_a_limited_process(built, tmp_path):
     assert time.monotonic() - start < 30
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr and "MemoryError" not in proc.stderr
-    assert "模板 bomb.docx 的压缩包异常" in proc.stderr and "最多 50 MB" in proc.stderr
+    assert "模板 bomb.docx 的压缩包异常" in proc.stderr and f"上限 {limits.ZIP_MAX_RATIO}:1" in proc.stderr
 
 
 def test_the_built_template_passes_the_new_checks(app, runner, built, tmp_path):

@@ -96,7 +96,7 @@ def templates_build(app: App, form_ids: tuple[str, ...], out_dir: Path, force: b
 def templates_check(app: App, form_id: str | None, template: Path | None, year: int | None) -> None:
     """检查模板：列出不认识的填写标记（附拼写建议）和模板中缺少的必填项；有问题时退出码为 1。"""
     from ..render.check import check_template
-    from ..render.fill import RENDER_SECONDS_PER_FORM
+    from ..limits import RENDER_SECONDS_PER_FORM
     from ..render.template import build_template, document_xml
     from ..resources import bundled
 

@@ -15,10 +15,20 @@ Page kinds:
 * ``text``: a real text layer and no page-sized picture (exported from the DOCX);
 * ``searchable``: a page-sized scan with an OCR text layer on top (some copiers);
 * ``image``: a scan without text, or an image file.
+
+Before anything is decoded or rendered it is checked against the caps in
+:mod:`fanpin_forms.limits`: file size and page (frame) count per file, a PDF page's
+size in points × dpi (the dpi is lowered to fit the pixel cap, the page refused if
+even the lowest useful dpi does not fit), an image's width × height from its
+header and the pixel size of every picture placed on a PDF page. A refused file
+or page is a :class:`FileFailure` with its reason, like any unreadable one.
 """
 
 from __future__ import annotations
 
+import math
+import re
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -26,7 +36,9 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
+from .. import limits
 from ..errors import Code, Problem
+from ..limits import human_bytes
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 PDF_SUFFIXES = {".pdf"}
@@ -37,8 +49,9 @@ DEFAULT_DPI = 200
 MIN_DPI, MAX_DPI = 100, 300
 #: a picture covering this share of the page makes it a scan
 SCAN_AREA = 0.5
-#: Pillow refuses bigger images by default ("decompression bomb"); a 600 dpi A3 scan is ~70 Mpx
-Image.MAX_IMAGE_PIXELS = 200_000_000
+#: Pillow warns above this and refuses twice this at open ("decompression bomb"); every frame
+#: is also checked against it before it is decoded (Pillow checks only the first, at open)
+Image.MAX_IMAGE_PIXELS = limits.IMAGE_MAX_PIXELS
 
 
 class Page:
@@ -173,19 +186,60 @@ def page_count(path: Path) -> int | FileFailure:
         return FileFailure(source, Problem(Code.READ_FILE_UNREADABLE, {"why": exc.strerror or str(exc)}))
     if size == 0:
         return FileFailure(source, Problem(Code.READ_FILE_EMPTY, {}))
-    if path.suffix.lower() in PDF_SUFFIXES:
+    pdf = path.suffix.lower() in PDF_SUFFIXES
+    kind, cap = ("PDF 文件", limits.SCAN_PDF_MAX_BYTES) if pdf else ("图片文件", limits.SCAN_IMAGE_MAX_BYTES)
+    if size > cap:
+        return FileFailure(source, Problem(Code.READ_FILE_TOO_LARGE,
+                                           {"size": human_bytes(size), "kind": kind, "max": human_bytes(cap)}))
+    if pdf:
         try:
             n = len(_open_pdf(path))
         except Exception as exc:  # pdfium raises PdfiumError; anything else is a broken file too
             return _pdf_failure(source, exc)
         if n == 0:
             return FileFailure(source, Problem(Code.READ_FILE_UNREADABLE, {"why": "PDF 文件中没有任何页面"}))
-        return n
-    try:
-        with Image.open(path) as img:
-            return max(1, int(getattr(img, "n_frames", 1)))
-    except Exception as exc:  # Pillow raises many types for broken files
-        return FileFailure(source, Problem(Code.READ_FILE_UNREADABLE, {"why": f"无法识别的图片（{type(exc).__name__}）"}))
+    else:
+        try:
+            with _open_image(path) as img:
+                n = _frames(img)
+        except Image.DecompressionBombError as exc:
+            return FileFailure(source, _image_too_large(None, exc))
+        except Exception as exc:  # Pillow raises many types for broken files
+            return FileFailure(source, Problem(Code.READ_FILE_UNREADABLE,
+                                               {"why": f"无法识别的图片（{type(exc).__name__}）"}))
+    if n > limits.SCAN_MAX_PAGES_PER_FILE:
+        return FileFailure(source, Problem(Code.READ_TOO_MANY_PAGES, {"max": limits.SCAN_MAX_PAGES_PER_FILE}))
+    return n
+
+
+def _open_image(path: Path) -> Image.Image:
+    """Pillow's open (header only), its size warning silenced: the size is checked by us."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        return Image.open(path)
+
+
+def _frames(img: Image.Image) -> int:
+    """Frames of a (multi-page) image, counted only up to one past the cap."""
+    if not getattr(img, "is_animated", False):
+        return 1
+    for n in range(1, limits.SCAN_MAX_PAGES_PER_FILE + 1):
+        try:
+            img.seek(n)
+        except EOFError:
+            return n
+    return limits.SCAN_MAX_PAGES_PER_FILE + 1
+
+
+def _image_too_large(size: tuple[int, int] | None, refusal: Exception | None = None) -> Problem:
+    """An image over the pixel cap, by its ``size``, or by Pillow's ``refusal`` at open (which
+    gives only the pixel count: "Image size (400000000 pixels) exceeds limit of ...")."""
+    if size is not None:
+        shown = f"{size[0]}×{size[1]} 像素，{size[0] * size[1] // 10_000} 万像素"
+    else:
+        m = re.search(r"\((\d+) pixels\)", str(refusal))
+        shown = f"{int(m.group(1)) // 10_000} 万像素" if m else f"超过 {2 * limits.IMAGE_MAX_PIXELS // 10_000} 万像素"
+    return Problem(Code.READ_IMAGE_TOO_LARGE, {"size": shown, "max": limits.IMAGE_MAX_PIXELS // 10_000})
 
 
 def load_page(path: Path, number: int, *, source: str | None = None) -> Page | FileFailure:
@@ -228,8 +282,11 @@ def _pdf_page(path: Path, source: str, number: int) -> Page | FileFailure:
     for obj in images:
         try:
             left, bottom, right, top = obj.get_bounds()
+            px_w, px_h = obj.get_px_size()
         except Exception:  # noqa: BLE001 - an odd object is simply not a scan
             continue
+        if px_w * px_h > limits.IMAGE_MAX_PIXELS:  # decoding it (to render or to read a QR) would be the bomb
+            return FileFailure(source, _image_too_large((px_w, px_h)), page=number)
         area = max(0.0, right - left) * max(0.0, top - bottom)
         if area >= SCAN_AREA * width * height:
             if big is None or area > big[1]:
@@ -244,6 +301,10 @@ def _pdf_page(path: Path, source: str, number: int) -> Page | FileFailure:
             dpi = float(min(MAX_DPI, max(MIN_DPI, round(native))))
         except Exception:  # noqa: BLE001
             pass
+    fit = _fitting_dpi(width, height)
+    if fit < limits.PAGE_MIN_DPI:
+        return FileFailure(source, _page_too_large(width, height), page=number)
+    dpi = min(dpi, fit)
     text_layer = chars >= MIN_TEXT_CHARS
     kind = "image" if not text_layer else ("searchable" if big is not None else "text")
     has_pictures = bool(small) if kind == "text" else False
@@ -268,15 +329,34 @@ def _pdf_page(path: Path, source: str, number: int) -> Page | FileFailure:
                 qr_loader=pictures, size=(float(width), float(height)))
 
 
+def _fitting_dpi(width_pt: float, height_pt: float) -> float:
+    """The highest dpi at which a page of this size (points) stays within the pixel cap."""
+    area_in = max(width_pt, 1.0) * max(height_pt, 1.0) / (72.0 * 72.0)
+    return math.floor(math.sqrt(limits.PAGE_MAX_PIXELS / area_in))
+
+
+def _page_too_large(width_pt: float, height_pt: float) -> Problem:
+    pixels = width_pt * height_pt * (limits.PAGE_MIN_DPI / 72.0) ** 2
+    return Problem(Code.READ_PAGE_TOO_LARGE, {
+        "width": round(width_pt / 72 * 25.4), "height": round(height_pt / 72 * 25.4), "dpi": limits.PAGE_MIN_DPI,
+        "pixels": round(pixels / 10_000), "max": limits.PAGE_MAX_PIXELS // 10_000})
+
+
 def _image_page(path: Path, source: str, number: int) -> Page | FileFailure:
     try:
-        img = Image.open(path)
+        img = _open_image(path)
         if number > 1:
             img.seek(number - 1)
         dpi = img.info.get("dpi", (DEFAULT_DPI, DEFAULT_DPI))[0] or DEFAULT_DPI
+    except Image.DecompressionBombError as exc:
+        return FileFailure(source, _image_too_large(None, exc), page=number)
     except Exception as exc:
         return FileFailure(source, Problem(Code.READ_FILE_UNREADABLE, {"why": f"无法识别的图片（{type(exc).__name__}）"}),
                            page=number)
+    if img.width * img.height > limits.IMAGE_MAX_PIXELS:
+        size = img.size
+        img.close()
+        return FileFailure(source, _image_too_large(size), page=number)
 
     def load() -> Image.Image:
         try:

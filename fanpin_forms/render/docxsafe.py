@@ -4,8 +4,8 @@ A template is a zip of XML parts that a clerk (or anyone who emails one) can edi
 Before anything is filled, :func:`read_package` refuses:
 
 * **zip bombs**: too many entries, an entry or a total too big, an entry that
-  inflates too much — judged from ``ZipInfo`` before reading and counted again while
-  reading, since the sizes in a zip's directory can lie;
+  inflates too much — the caps of :mod:`fanpin_forms.limits`, checked by
+  :func:`fanpin_forms.zipguard.safe_zip` before a byte is inflated;
 * **DTDs and entities** (``<!DOCTYPE``, ``<!ENTITY``: XXE, "billion laughs") in any XML
   part, templated or not — Word never writes them. XML is parsed with lxml with
   entities unresolved, no network and no DTD loading;
@@ -26,22 +26,8 @@ import zipfile
 from collections.abc import Iterator
 
 from ..errors import Code, Problem, RenderError
+from ..zipguard import ZipLimitError, safe_zip
 from ..masking import mask_text
-
-# moved to limits.py on merge
-#: entries one template's zip may hold
-MAX_ZIP_ENTRIES = 1000
-# moved to limits.py on merge
-#: bytes one entry of a template may inflate to
-MAX_ZIP_ENTRY_BYTES = 50_000_000
-# moved to limits.py on merge
-#: bytes all entries of a template may inflate to together
-MAX_ZIP_TOTAL_BYTES = 100_000_000
-# moved to limits.py on merge
-#: how many times its compressed size an entry bigger than 1 MB may inflate to
-MAX_ZIP_RATIO = 100
-_RATIO_FROM = 1_000_000
-_READ_CHUNK = 1 << 20
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _W = "{" + W_NS + "}"
@@ -61,41 +47,19 @@ def _fail(code: Code, label: str, **context: object) -> RenderError:
     return RenderError(Problem(code, {"path": label, **context}))
 
 
-def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> bytes:
-    """An entry's bytes, never more than its directory says (nor the caps)."""
-    limit = min(info.file_size, MAX_ZIP_ENTRY_BYTES)
-    buf = bytearray()
+def _read_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """An entry's bytes: :mod:`zipfile` never inflates more than the size :func:`safe_zip` checked."""
     with zf.open(info) as fh:
-        while chunk := fh.read(_READ_CHUNK):
-            buf += chunk
-            if len(buf) > limit:
-                raise _fail(Code.RENDER_TEMPLATE_ZIP, label, why=f"{info.filename} 解压后比目录中写的更大")
-    return bytes(buf)
-
-
-def _check_directory(infos: list[zipfile.ZipInfo], label: str) -> None:
-    if len(infos) > MAX_ZIP_ENTRIES:
-        raise _fail(Code.RENDER_TEMPLATE_ZIP, label, why=f"有 {len(infos):,} 个文件，最多 {MAX_ZIP_ENTRIES:,} 个")
-    total = 0
-    for info in infos:
-        total += info.file_size
-        if info.file_size > MAX_ZIP_ENTRY_BYTES:
-            raise _fail(Code.RENDER_TEMPLATE_ZIP, label,
-                        why=f"{info.filename} 解压后 {info.file_size / 1e6:,.0f} MB，最多 {MAX_ZIP_ENTRY_BYTES / 1e6:g} MB")
-        if info.file_size > _RATIO_FROM and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1):
-            raise _fail(Code.RENDER_TEMPLATE_ZIP, label,
-                        why=f"{info.filename} 的压缩比超过 {MAX_ZIP_RATIO}:1")
-        if total > MAX_ZIP_TOTAL_BYTES:
-            raise _fail(Code.RENDER_TEMPLATE_ZIP, label, why=f"解压后合计超过 {MAX_ZIP_TOTAL_BYTES / 1e6:g} MB")
+        return fh.read()
 
 
 def read_package(data: bytes, label: str) -> dict[str, tuple[zipfile.ZipInfo, bytes]]:
     """Every entry of the template (name → (info, bytes)), after every check of this module."""
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        infos = zf.infolist()
-        _check_directory(infos, label)
-        entries = {info.filename: (info, _read_entry(zf, info, label)) for info in infos}
+        with safe_zip(io.BytesIO(data)) as zf:
+            entries = {info.filename: (info, _read_entry(zf, info)) for info in zf.infolist()}
+    except ZipLimitError as exc:
+        raise _fail(Code.RENDER_TEMPLATE_ZIP, label, why=exc.why) from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, KeyError, EOFError, ValueError, NotImplementedError,
             RuntimeError) as exc:  # RuntimeError: an encrypted entry; NotImplementedError: an unknown compression
         raise RenderError.of(Code.RENDER_TEMPLATE_UNREADABLE, path=label, why=exc) from None
@@ -202,5 +166,4 @@ def _shown(text: str) -> str:
     return mask_text(one_line if len(one_line) <= 80 else one_line[:77] + "…")
 
 
-__all__ = ["FETCHING_FIELDS", "MAX_ZIP_ENTRIES", "MAX_ZIP_ENTRY_BYTES", "MAX_ZIP_RATIO", "MAX_ZIP_TOTAL_BYTES",
-           "read_package"]
+__all__ = ["FETCHING_FIELDS", "read_package"]

@@ -16,8 +16,8 @@ or Ctrl-C leaves no partial ``.docx`` and no temporary file.
 
 Autoescape is on: without it docxtpl silently drops everything from a ``&`` or ``<``
 on (``张三&李四`` → ``张三``). The sandbox refuses ``{{ ''.__class__.__mro__ }}`` and the
-like in a county's template, and keeps each form within :data:`RENDER_SECONDS_PER_FORM`
-and :data:`RENDER_MAX_BYTES_PER_FORM` (see :mod:`.sandbox`). A template is checked
+like in a county's template, and keeps each form within :data:`~fanpin_forms.limits.RENDER_SECONDS_PER_FORM`
+and :data:`~fanpin_forms.limits.RENDER_MAX_BYTES_PER_FORM` (see :mod:`.sandbox`). A template is checked
 when it is loaded (:mod:`.docxsafe`: zip bombs, DTDs, external links, field codes that
 would send a value out), so a dangerous template is never filled.
 """
@@ -42,6 +42,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from ..atomic import ensure_dir, name_bytes, name_limit, new_token, sweep_stale, sweep_temp, write_atomic
+from .. import limits
 from ..errors import Code, FanpinError, Problem, RenderError
 from ..model import FormSpec
 from . import names as N
@@ -49,12 +50,6 @@ from .docxsafe import read_package
 from .qr import qr_png
 from .sandbox import Budget, LimitedSandbox, LimitExceeded, budget
 
-# moved to limits.py on merge
-#: seconds one form (all its templated parts) may take to fill
-RENDER_SECONDS_PER_FORM = 2.0
-# moved to limits.py on merge
-#: bytes (UTF-8) one filled form's templated parts may come to; also what its expressions may make
-RENDER_MAX_BYTES_PER_FORM = 16_000_000
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -270,7 +265,7 @@ class CompiledTemplate:
     def render_parts(self, context: dict[str, Any]) -> dict[str, str]:
         """Templated part name → rendered XML, the whole form within the time and size limits."""
         out = {}
-        with budget(RENDER_SECONDS_PER_FORM, RENDER_MAX_BYTES_PER_FORM) as spend:
+        with budget(limits.RENDER_SECONDS_PER_FORM, limits.RENDER_MAX_BYTES_PER_FORM) as spend:
             for part in self.parts:
                 xml = self._render_part(part, context, spend)
                 if part.name == "word/document.xml":

@@ -35,14 +35,13 @@ from jinja2.runtime import Context, markup_join, str_join
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import _PassArg
 
-#: the longest string (characters) or biggest container (summed item sizes) one expression may make
-MAX_VALUE_CHARS = 2_000_000
-#: numbers one ``range()`` may give
-MAX_RANGE = 10_000
-#: items a list may grow to through ``append``/``extend``/``insert``
-MAX_ITEMS = 100_000
-#: the largest integer (in bits) ``*`` and ``**`` may make
-MAX_INT_BITS = 4096
+from .. import limits
+
+#: the caps, from :mod:`fanpin_forms.limits` (the one home of every cap)
+MAX_VALUE_CHARS = limits.TEMPLATE_MAX_VALUE_CHARS
+MAX_RANGE = limits.TEMPLATE_MAX_RANGE
+MAX_ITEMS = limits.TEMPLATE_MAX_ITEMS
+MAX_INT_BITS = limits.TEMPLATE_MAX_INT_BITS
 #: loop steps between two looks at the clock
 _CLOCK_EVERY = 64
 _GUARD_ATTR = "fanpin_guard_loop"
