@@ -28,7 +28,7 @@ import secrets
 import shutil
 import signal
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -143,6 +143,39 @@ def write_atomic(path: Path | str, data: bytes, *, token: str = "", error: type[
     """Write ``data`` to ``path`` atomically."""
     with atomic_open(path, token=token, error=error) as fh:
         _write_bytes(fh, data)
+
+
+def write_staged(path: Path | str, data: bytes, *, token: str, error: type[FanpinError] = RenderError) -> Path:
+    """Write ``data`` to a temporary file of batch ``token`` beside ``path`` and return it;
+    nothing appears at ``path`` until :func:`commit_staged`.
+
+    A batch stages every file first and commits them together, so a failure half-way
+    (a template limit at household 50, a full disk) leaves the folder as it was: the
+    batch's temporary files are swept and earlier files are untouched."""
+    path = Path(path)
+    tmp: str | None = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{token}-", suffix=TMP_SUFFIX, dir=path.parent)
+        with os.fdopen(fd, "wb") as fh:
+            _write_bytes(fh, data)
+        os.chmod(tmp, 0o666 & ~_umask())
+        staged, tmp = Path(tmp), None
+        return staged
+    except OSError as exc:
+        raise write_error(exc, path, error=error) from exc
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def commit_staged(staged: Iterable[tuple[Path, Path]], *, error: type[FanpinError] = RenderError) -> None:
+    """Move every (temporary file, final path) of a batch into place."""
+    for tmp, path in staged:
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise write_error(exc, path, error=error) from exc
 
 
 def sweep_temp(folder: Path | str, token: str) -> None:

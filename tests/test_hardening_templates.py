@@ -181,6 +181,27 @@ def test_a_record_that_trips_a_limit_names_the_household_masked(app, runner, bui
     assert case_id not in result.output and f"C:{case_id[:4]}{'*' * 14}" in result.output
 
 
+@pytest.mark.parametrize("n, workers", [(5, 1), (60, 2)])
+def test_a_limit_tripped_mid_batch_leaves_the_folder_as_it_was(app, runner, built, tmp_path, n, workers):
+    """Household 3 of the batch trips a limit: none of this batch's forms appear (in the
+    pool and without it), and a file already in the folder keeps its bytes."""
+    trap = "{% if v_head_name == '李三' %}{{ 'A' * 1500000000 }}{% endif %}{{ f_phone }}"
+    bad = write(tmp_path, body(built, "{{ f_phone }}", trap))
+    rows = [household(**{"户编号": f"T-{i:03d}", "户主姓名": "李三" if i == 3 else "张三",
+                         "身份证号码": make_id(seq=f"{i:03d}")}) for i in range(n)]
+    data = tmp_path / "hh.json"
+    data.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "earlier.docx").write_bytes(b"earlier run")
+    result = runner.invoke(root, ["fill", "annex2", "--data", str(data), "--year", "2022", "--template", str(bad),
+                                  "-o", str(out), "-j", str(workers)], obj=app)
+    assert result.exit_code == 1, result.output
+    assert "运算「*」的结果太大" in result.output and "Traceback" not in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["earlier.docx"]
+    assert (out / "earlier.docx").read_bytes() == b"earlier run"
+
+
 def test_ordinary_expressions_still_work(app, runner, built, tmp_path):
     fine = "{{ 'ok' ~ 1 }}{{ [1, 2]|join(',') }}{{ 'x'|center(5) }}{{ 3 * 4 }}{{ 'ab' * 3 }}" \
            "{% for i in range(3) %}{{ loop.index }}{% endfor %}{{ f_phone }}"

@@ -41,7 +41,8 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
-from ..atomic import ensure_dir, name_bytes, name_limit, new_token, sweep_stale, sweep_temp, write_atomic
+from ..atomic import (commit_staged, ensure_dir, name_bytes, name_limit, new_token, sweep_stale, sweep_temp,
+                      write_atomic, write_staged)
 from .. import limits
 from ..errors import Code, FanpinError, Problem, RenderError
 from ..model import FormSpec
@@ -481,14 +482,13 @@ class _PoolFailure(Exception):
         self.problems = problems
 
 
-def _render_chunk(jobs: list[tuple[str, dict[str, Any]]]) -> int:
+def _render_chunk(jobs: list[tuple[str, dict[str, Any]]]) -> list[tuple[Path, Path]]:
     compiled: CompiledTemplate = _WORKER["t"]
     try:
-        for path, ctx in jobs:
-            write_atomic(Path(path), compiled.render_bytes(ctx), token=_WORKER["token"])
+        return [(write_staged(Path(path), compiled.render_bytes(ctx), token=_WORKER["token"]), Path(path))
+                for path, ctx in jobs]
     except FanpinError as exc:
         raise _PoolFailure(list(exc.problems)) from None
-    return len(jobs)
 
 
 def _pool_context():
@@ -501,11 +501,14 @@ def render_many(compiled: CompiledTemplate, jobs: Iterable[tuple[Path, dict[str,
     """Write every (path, context); a process pool when the batch is big and workers > 1.
 
     ``jobs`` may be a generator: contexts are made as the pool asks for them, with at
-    most a few chunks in flight, so memory does not grow with the batch."""
+    most a few chunks in flight, so memory does not grow with the batch. All or
+    nothing: every file is staged under a temporary name and the batch is moved into
+    place only when every form has been filled."""
     workers = (os.cpu_count() or 1) if workers is None else max(1, int(workers))
     total = len(jobs) if total is None and isinstance(jobs, Sized) else total
     token = new_token()
     folders: set[Path] = set()
+    staged: list[tuple[Path, Path]] = []
 
     def chunks() -> Iterator[list[tuple[str, dict[str, Any]]]]:
         chunk: list[tuple[str, dict[str, Any]]] = []
@@ -522,9 +525,10 @@ def render_many(compiled: CompiledTemplate, jobs: Iterable[tuple[Path, dict[str,
         if workers <= 1 or (total or 0) < POOL_THRESHOLD:
             for chunk in chunks():
                 for path, ctx in chunk:
-                    write_atomic(Path(path), compiled.render_bytes(ctx), token=token)
+                    staged.append((write_staged(Path(path), compiled.render_bytes(ctx), token=token), Path(path)))
                     if progress:
                         progress(1)
+            commit_staged(staged)
             return
         mp = _pool_context()
         forked = mp.get_start_method() == "fork"
@@ -539,9 +543,10 @@ def render_many(compiled: CompiledTemplate, jobs: Iterable[tuple[Path, dict[str,
                 nonlocal pending
                 done, pending = cf.wait(pending, return_when=wait_for)
                 for fut in done:
-                    n = fut.result()
+                    written = fut.result()
+                    staged.extend(written)
                     if progress:
-                        progress(n)
+                        progress(len(written))
 
             for chunk in chunks():
                 if len(pending) >= IN_FLIGHT * workers:
@@ -549,6 +554,7 @@ def render_many(compiled: CompiledTemplate, jobs: Iterable[tuple[Path, dict[str,
                 pending.add(pool.submit(_render_chunk, chunk))
             while pending:
                 collect(cf.FIRST_COMPLETED)
+        commit_staged(staged)
     except _PoolFailure as exc:
         raise RenderError(exc.problems) from None
     except BrokenProcessPool:
