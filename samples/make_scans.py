@@ -1,4 +1,4 @@
-"""Write samples/returned-scans.pdf: signed returns as an office copier scans them.
+"""Write signed returns as an office copier scans them (``make demo`` reads them back).
 
 Six of the sample households' forms (two per annex), printed through the real
 pipeline, then ticked, signed, stamped and dated by the project's scan simulator
@@ -7,8 +7,8 @@ with one foreign page and one page scanned twice.
 
 The QR codes carry this installation's key (:mod:`fanpin_forms.secret`), so scans
 made on one machine are "not printed here" on another: ``make demo`` therefore makes
-its own (``samples/make_scans.py demo-output/回收扫描件.pdf``) and reads them back with
-``fanpin parse``. Run: .venv/bin/python samples/make_scans.py [OUT.pdf]
+its own and reads them back with ``fanpin parse``.
+Run: .venv/bin/python samples/make_scans.py OUT.pdf
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from fanpin_forms.batch import load_and_check  # noqa: E402
 from tests.scansim import simulate  # noqa: E402
 
 
-def main(out: Path = Path(__file__).with_name("returned-scans.pdf")) -> Path:
+def main(out: Path) -> Path:
     app = App()
     forms = []
     for i, form_id in enumerate(("annex1", "annex2", "annex3")):
@@ -35,4 +35,6 @@ def main(out: Path = Path(__file__).with_name("returned-scans.pdf")) -> Path:
 
 
 if __name__ == "__main__":
-    print(main(Path(sys.argv[1])) if len(sys.argv) > 1 else main())
+    if len(sys.argv) != 2:
+        sys.exit("用法：samples/make_scans.py 输出.pdf")
+    print(main(Path(sys.argv[1])))

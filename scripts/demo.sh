@@ -10,7 +10,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 FANPIN=.venv/bin/fanpin
 DATA=samples/households.xlsx
 LEDGER=samples/ledger.xlsx
-OUT=demo-output
+FINAL=demo-output
+OUT="$FINAL.new"   # built beside the previous output, which is replaced only when this run succeeds
 YEAR=2022   # the sample households are of 2022: the year whose income baseline (6900) is printed
 
 rm -rf "$OUT"
@@ -42,6 +43,11 @@ echo "==> 模拟回收的签字扫描件 / simulate signed returns (8 scanned pa
 echo
 echo "==> 读取回收的签字扫描件 / read signed returns back ($OUT/回收扫描件.pdf)"
 $FANPIN parse "$OUT/回收扫描件.pdf" --data "$DATA" -o "$OUT/识别结果.jsonl" --review "$OUT/人工复核"
+rm -rf "$FINAL.old"
+[ -e "$FINAL" ] && mv "$FINAL" "$FINAL.old"
+mv "$OUT" "$FINAL"
+rm -rf "$FINAL.old"
+OUT="$FINAL"
 echo
 echo "完成 / done. 打印文件 / print files:"
 ls -1 "$OUT"/*.pdf
