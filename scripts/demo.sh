@@ -15,6 +15,7 @@ OUT="$FINAL.new"   # built beside the previous output, which is replaced only wh
 YEAR=2022   # the sample households are of 2022: the year whose income baseline (6900) is printed
 
 rm -rf "$OUT"
+echo "==> 输出写入 $OUT，全部成功后改名为 $FINAL / output goes to $OUT, renamed to $FINAL when everything succeeded"
 echo "==> 可用表单 / forms"
 $FANPIN forms
 for form in annex1 annex2 annex3; do
@@ -42,7 +43,8 @@ echo "==> 模拟回收的签字扫描件 / simulate signed returns (8 scanned pa
 .venv/bin/python samples/make_scans.py "$OUT/回收扫描件.pdf" > /dev/null
 echo
 echo "==> 读取回收的签字扫描件 / read signed returns back ($OUT/回收扫描件.pdf)"
-$FANPIN parse "$OUT/回收扫描件.pdf" --data "$DATA" -o "$OUT/识别结果.jsonl" --review "$OUT/人工复核"
+# run inside the output folder, so the file names the records and the review page cite stay true after the rename
+(cd "$OUT" && "../$FANPIN" parse 回收扫描件.pdf --data "../$DATA" -o 识别结果.jsonl --review 人工复核)
 rm -rf "$FINAL.old"
 [ -e "$FINAL" ] && mv "$FINAL" "$FINAL.old"
 mv "$OUT" "$FINAL"
