@@ -51,9 +51,9 @@ from pathlib import Path
 from openpyxl import Workbook
 
 from fanpin_forms.app import App
-from fanpin_forms.batch import load_and_check
-from fanpin_forms.idcard import check_char
-from fanpin_forms.pdf import docx_to_pdf, find_soffice
+from fanpin_forms.intake.load import load_and_check
+from fanpin_forms.privacy.idcard import check_char
+from fanpin_forms.office.libreoffice import docx_to_pdf, find_soffice
 from fanpin_forms.render.context import record_context, record_ident
 from fanpin_forms.render.fill import compile_for, fill_batch, make_env
 from fanpin_forms.render.pdfout import merged_pdf

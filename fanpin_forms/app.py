@@ -12,12 +12,12 @@ from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 
-from .county import County
+from .forms.county import County
 from .errors import Code, FanpinError, Location, PluginError, Problem, SpecError, did_you_mean
-from .fieldtypes import FieldType
-from .model import FormSpec
+from .forms.fieldtypes import FieldType
+from .forms.model import FormSpec
 from .plugins import ENV_PREFIX, PluginInfo, build_plugin_manager, call_register_hook
-from .spec import FormExtension, apply_extension, load_spec
+from .forms.spec import FormExtension, apply_extension, load_spec
 
 ENV_COUNTY = ENV_PREFIX + "COUNTY"
 

@@ -12,10 +12,10 @@ Location prefixes follow what the user can act on:
 * data files: ``file 第N行 「字段」: message`` with N the row number as Excel shows it.
 
 Sensitive values (ID numbers, phones, bank accounts) must be masked by the caller
-before they are put into a message context: see :mod:`fanpin_forms.masking`. As a
+before they are put into a message context: see :mod:`fanpin_forms.privacy.masking`. As a
 safety net for values typed into a column not marked sensitive, every value put
 into a message and every location goes through
-:func:`fanpin_forms.masking.scrub_shapes`, which masks whatever reads as an ID
+:func:`fanpin_forms.privacy.masking.scrub_shapes`, which masks whatever reads as an ID
 number, a phone or a bank account (dates, 户编号, row numbers and amounts stay; the
 catalogue's own wording, such as the example number 0730-1234567, is not touched).
 """
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 
-from .masking import scrub_shapes
+from .privacy.masking import scrub_shapes
 
 
 class Code(str, Enum):

@@ -25,7 +25,7 @@ def register_counties(register):
     """Register the counties this plugin describes.
 
     Called once, when the app starts. Call ``register(county)`` with a
-    :class:`fanpin_forms.county.County` for each county. When several counties are
+    :class:`fanpin_forms.forms.county.County` for each county. When several counties are
     installed the user picks one (``--county`` or ``FANPIN_FORMS_COUNTY``); the
     plugins of the counties not picked are switched off for that run, so a county
     plugin's other hooks only ever apply to its own county. Returns nothing.
@@ -37,7 +37,7 @@ def register_field_types(register):
     """Register field types that specs may use in ``type:``.
 
     Called once, before any spec is loaded. Call ``register(field_type)`` with an
-    instance of a :class:`fanpin_forms.fieldtypes.FieldType` subclass; its ``name``
+    instance of a :class:`fanpin_forms.forms.fieldtypes.FieldType` subclass; its ``name``
     is the spec keyword. Registering a name twice is an error naming both plugins.
     Returns nothing.
     """
@@ -60,10 +60,10 @@ def register_checks(register):
     """Register record checks, run after a record's values have been parsed.
 
     Called once. Call ``register(check)`` where ``check(record, form, county)``
-    returns an iterable of :class:`fanpin_forms.checks.Finding` (or None). ``record``
-    is a :class:`fanpin_forms.records.Record`, ``form`` its
-    :class:`~fanpin_forms.model.FormSpec`, ``county`` the chosen
-    :class:`~fanpin_forms.county.County`. The check's docstring is shown to users
+    returns an iterable of :class:`fanpin_forms.intake.checks.Finding` (or None). ``record``
+    is a :class:`fanpin_forms.intake.records.Record`, ``form`` its
+    :class:`~fanpin_forms.forms.model.FormSpec`, ``county`` the chosen
+    :class:`~fanpin_forms.forms.county.County`. The check's docstring is shown to users
     by ``fanpin plugins --checks``. Returns nothing.
     """
 
@@ -82,12 +82,12 @@ def register_rules(register):
     """Register case rules: the procedure's time limits and steps, checked over a case ledger.
 
     Called once. Call ``register(rule)`` where ``rule(case, county, as_of)`` returns
-    an iterable of :class:`fanpin_forms.rules.RuleFinding` (or None). ``case`` is a
-    :class:`fanpin_forms.rules.Case` (one household of the ``ledger`` form), ``county``
-    the chosen :class:`~fanpin_forms.county.County` (read every limit from it, so a
+    an iterable of :class:`fanpin_forms.cases.rules.RuleFinding` (or None). ``case`` is a
+    :class:`fanpin_forms.cases.rules.Case` (one household of the ``ledger`` form), ``county``
+    the chosen :class:`~fanpin_forms.forms.county.County` (read every limit from it, so a
     county that only changes values reuses the rule), ``as_of`` the
     :class:`datetime.date` of ``fanpin check --as-of`` or None. Decorate a rule with
-    :func:`fanpin_forms.rules.rule` to give it a title and the notice's words as
+    :func:`fanpin_forms.cases.rules.rule` to give it a title and the notice's words as
     its source; its docstring is its documentation. ``fanpin check`` runs them.
     Returns nothing.
     """

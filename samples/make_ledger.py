@@ -25,7 +25,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from fanpin_forms.idcard import check_char
+from fanpin_forms.privacy.idcard import check_char
 
 HEADERS = [
     "户编号", "户主姓名", "身份证号码", "家庭人口", "联系电话", "乡镇", "村", "村民小组", "风险类型", "其他原因",

@@ -5,7 +5,7 @@ pipeline, then ticked, signed, stamped and dated by the project's scan simulator
 (``tests/scansim.py``), scanned at 150 dpi, some pages turned or skewed, shuffled,
 with one foreign page and one page scanned twice.
 
-The QR codes carry this installation's key (:mod:`fanpin_forms.secret`), so scans
+The QR codes carry this installation's key (:mod:`fanpin_forms.util.secret`), so scans
 made on one machine are "not printed here" on another: ``make demo`` therefore makes
 its own and reads them back with ``fanpin parse``.
 Run: .venv/bin/python samples/make_scans.py OUT.pdf
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from fanpin_forms.app import App  # noqa: E402
-from fanpin_forms.batch import load_and_check  # noqa: E402
+from fanpin_forms.intake.load import load_and_check  # noqa: E402
 from tests.scansim import simulate  # noqa: E402
 
 

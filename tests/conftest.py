@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from fanpin_forms.app import App
-from fanpin_forms.idcard import check_char
+from fanpin_forms.privacy.idcard import check_char
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = Path(__file__).resolve().parent / "data" / "seed_notice_yueyang_2022.txt"  # copy of the notice

@@ -46,11 +46,11 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from fanpin_forms.app import App
-from fanpin_forms.batch import load_and_check
-from fanpin_forms.idcard import check_char
-from fanpin_forms.model import CIRCLED, FormSpec
+from fanpin_forms.intake.load import load_and_check
+from fanpin_forms.privacy.idcard import check_char
+from fanpin_forms.forms.model import CIRCLED, FormSpec
 from fanpin_forms.readback.geometry import DateArea, PageGeometry, Rect, SignArea, page_geometry
-from fanpin_forms.records import Record
+from fanpin_forms.intake.records import Record
 from fanpin_forms.render.context import record_context, record_ident
 from fanpin_forms.render.fill import compile_for
 from fanpin_forms.render.names import BOX_EMPTY, BOX_TICKED
@@ -1038,7 +1038,7 @@ def simulate(app: App, out_pdf: Path, *, forms: Sequence[tuple[str, Sequence[Rec
 def simulate_text_layer(app: App, out_pdf: Path, *, forms: Sequence[tuple[str, Sequence[Record] | int]],
                         year: int = YEAR) -> ScanTruth:
     """The printed PDF itself (text layer, nothing signed): truth = the printed values."""
-    from fanpin_forms.pdf import merge_pdfs
+    from fanpin_forms.office.libreoffice import merge_pdfs
 
     out_pdf = Path(out_pdf)
     out_pdf.parent.mkdir(parents=True, exist_ok=True)

@@ -17,8 +17,8 @@ from fanpin_forms import hookimpl
 from fanpin_forms.app import App
 from fanpin_forms.cli import cli
 from fanpin_forms.errors import Code
-from fanpin_forms.masking import MaskPolicy
-from fanpin_forms.rules import warning
+from fanpin_forms.privacy.masking import MaskPolicy
+from fanpin_forms.cases.rules import warning
 from fanpin_forms_yueyang import YUEYANG
 
 from .plugin_kit import install_plugin, run_fanpin
@@ -244,7 +244,7 @@ import dataclasses
 from decimal import Decimal
 
 from fanpin_forms import hookimpl
-from fanpin_forms.rules import deadline_months, error, fmt_date, rule
+from fanpin_forms.cases.rules import deadline_months, error, fmt_date, rule
 from fanpin_forms_yueyang import YUEYANG
 from fanpin_forms_yueyang.rules import RULES
 

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from fanpin_forms.errors import DataError, ReadBackError, SpecError
 from fanpin_forms.render.qr import Payload, decode_payload
-from fanpin_forms.spec import load_spec
-from fanpin_forms.tabular import SourceTable, read_table
+from fanpin_forms.forms.spec import load_spec
+from fanpin_forms.intake.tabular import SourceTable, read_table
 
 from .test_hardening_caps import NS, write_book
 

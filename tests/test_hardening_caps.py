@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from fanpin_forms import limits
+from fanpin_forms.util import limits
 from fanpin_forms.cli import cli
 from fanpin_forms.errors import Code, DataError, Location, Problem
-from fanpin_forms.limits import human_bytes
+from fanpin_forms.util.limits import human_bytes
 from fanpin_forms.readback.pages import FileFailure, Page, load_page, page_count
-from fanpin_forms.tabular import read_table
+from fanpin_forms.intake.tabular import read_table
 
 from .conftest import household
 
@@ -445,7 +445,7 @@ def test_deep_block_nesting_and_file_size(tmp_path, runner, monkeypatch):
 
 
 def test_plain_equals_and_double_angle_values_stay_text(tmp_path, app):
-    from fanpin_forms.yamlpos import load_yaml
+    from fanpin_forms.forms.yamlpos import load_yaml
 
     spec = tmp_path / "a.yaml"
     spec.write_text("a: =\nb: <<\n", encoding="utf-8")

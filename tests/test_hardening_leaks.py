@@ -23,13 +23,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fanpin_forms.app import App
-from fanpin_forms.batch import load_and_check
+from fanpin_forms.intake.load import load_and_check
 from fanpin_forms.cli import cli
 from fanpin_forms.errors import Code, DataError, FanpinError
-from fanpin_forms.idcard import check_char
-from fanpin_forms.leakguard import DEFAULT_HEALTH_TERMS, compact, find
-from fanpin_forms.masking import scrub_shapes
-from fanpin_forms.notices import NoticeRow, guard_rows
+from fanpin_forms.privacy.idcard import check_char
+from fanpin_forms.privacy.leakguard import DEFAULT_HEALTH_TERMS, compact, find
+from fanpin_forms.privacy.masking import scrub_shapes
+from fanpin_forms.cases.notices import NoticeRow, guard_rows
 from fanpin_forms.render.naming import HIDDEN, MAX_NAME_BYTES, file_names
 from tests.test_notices import sensitive_rows
 
@@ -178,7 +178,7 @@ def test_a_county_may_extend_the_health_terms(app, tmp_path):
     assert result.exit_code == 0, result.output  # not a health word by default
     county = dataclasses.replace(app.county, health_terms=(*DEFAULT_HEALTH_TERMS, "五保"))
     records = load_and_check(app, app.form("ledger"), write_xlsx(tmp_path / "l2.xlsx", rows)).records
-    from fanpin_forms.notices import select_county
+    from fanpin_forms.cases.notices import select_county
 
     with pytest.raises(DataError) as exc:
         select_county(records, app.form("ledger"), county, date=dt.date(2022, 7, 10), source="l2.xlsx")
@@ -188,7 +188,7 @@ def test_a_county_may_extend_the_health_terms(app, tmp_path):
 
 def test_the_final_scan_reads_numbers_the_same_way(app, tmp_path, monkeypatch):
     """Second line of defence: with the check before layout switched off, the byte scan stops it."""
-    import fanpin_forms.notices as notices
+    import fanpin_forms.cases.notices as notices
 
     monkeypatch.setattr(notices, "guard_rows", lambda *args, **kwargs: None)
     rows = sensitive_rows()

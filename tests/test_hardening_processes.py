@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from fanpin_forms.atomic import TMP_NAME, processes_using, sweep_stale, write_atomic
+from fanpin_forms.util.atomic import TMP_NAME, processes_using, sweep_stale, write_atomic
 from fanpin_forms.errors import OS_ERRORS, Code, RenderError
 from fanpin_forms.render.fill import check_name_lengths
 

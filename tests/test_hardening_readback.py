@@ -23,7 +23,7 @@ from fanpin_forms.cli import cli
 from fanpin_forms.errors import Code, FanpinError
 from fanpin_forms.readback import read
 from fanpin_forms.render.qr import encode_payload, qr_matrix, qr_png
-from fanpin_forms.secret import installation_key, secret_path
+from fanpin_forms.util.secret import installation_key, secret_path
 
 from . import scansim
 from .conftest import household, make_id, write_xlsx

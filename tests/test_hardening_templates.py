@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from fanpin_forms.errors import Code
-from fanpin_forms import limits
+from fanpin_forms.util import limits
 
 from .conftest import household, make_id
 from .test_render_samples import root
@@ -342,7 +342,7 @@ def test_the_built_template_passes_the_new_checks(app, runner, built, tmp_path):
 
 
 def test_build_without_output_writes_to_the_current_folder(app, runner, tmp_path, monkeypatch):
-    from fanpin_forms.resources import bundled
+    from fanpin_forms.util.resources import bundled
 
     shipped = bundled("templates") / "annex2.docx"
     before = (shipped.stat().st_mtime_ns, shipped.read_bytes())

@@ -1,4 +1,4 @@
-"""Tests for fanpin_forms.idcard (GB 11643-1999 ID numbers)."""
+"""Tests for fanpin_forms.privacy.idcard (GB 11643-1999 ID numbers)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from fanpin_forms.errors import Code, FanpinError
-from fanpin_forms.idcard import IdNumber, IdNumberInvalid, check_char, normalize_id, parse_id_number
-from fanpin_forms.masking import mask_id
+from fanpin_forms.privacy.idcard import IdNumber, IdNumberInvalid, check_char, normalize_id, parse_id_number
+from fanpin_forms.privacy.masking import mask_id
 
 TODAY = date(2025, 6, 1)
 

@@ -1,4 +1,4 @@
-"""Tests for fanpin_forms.masking."""
+"""Tests for fanpin_forms.privacy.masking."""
 
 from __future__ import annotations
 
@@ -8,16 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fanpin_forms.masking import (
-    DEFAULT,
-    KINDS,
-    MaskPolicy,
-    mask_bank,
-    mask_id,
-    mask_phone,
-    mask_text,
-    mask_value,
-    scrub,
+from fanpin_forms.privacy.masking import (
+    DEFAULT, KINDS, MaskPolicy, mask_bank, mask_id, mask_phone, mask_text, mask_value, scrub,
 )
 
 ID = "430621198001010018"

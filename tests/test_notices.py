@@ -19,11 +19,11 @@ from docx import Document
 from docx.oxml.ns import qn
 
 from fanpin_forms.app import App
-from fanpin_forms.batch import load_and_check
+from fanpin_forms.intake.load import load_and_check
 from fanpin_forms.cli import cli
 from fanpin_forms.errors import Code, FanpinError
-from fanpin_forms.idcard import check_char
-from fanpin_forms.notices import (
+from fanpin_forms.privacy.idcard import check_char
+from fanpin_forms.cases.notices import (
     COLUMNS, OBJECTION, NoticeRow, county_docx, county_html, county_text, find_leaks, ledger_secrets, notice_row,
     render_county, render_village, select_county, select_village, village_docx, village_text, write_files,
 )
@@ -153,7 +153,7 @@ def test_an_id_typed_into_the_group_column_stops_the_notice(app, tmp_path):
 
 def test_if_a_value_slipped_through_the_guard_would_stop_it(app, tmp_path, monkeypatch):
     """Defence in depth: without the check before layout, the ID typed into 组 is caught before writing."""
-    import fanpin_forms.notices as notices
+    import fanpin_forms.cases.notices as notices
 
     monkeypatch.setattr(notices, "guard_rows", lambda *args, **kwargs: None)
     rows = sensitive_rows()

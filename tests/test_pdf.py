@@ -1,4 +1,4 @@
-"""fanpin_forms.pdf against a real headless LibreOffice (run scripts/setup.sh first)."""
+"""fanpin_forms.office.libreoffice against a real headless LibreOffice (run scripts/setup.sh first)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
-from fanpin_forms import pdf
+from fanpin_forms.office import libreoffice as pdf
 from fanpin_forms.errors import Code, RenderError
 
 pytestmark = pytest.mark.slow

@@ -1,4 +1,4 @@
-"""Tests for fanpin_forms.phone."""
+"""Tests for fanpin_forms.privacy.phone."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fanpin_forms.errors import Code, FanpinError
-from fanpin_forms.masking import mask_phone
-from fanpin_forms.phone import PhoneInvalid, is_mobile, normalize_phone
+from fanpin_forms.privacy.masking import mask_phone
+from fanpin_forms.privacy.phone import PhoneInvalid, is_mobile, normalize_phone
 
 DIGITS = "0123456789"
 

@@ -55,8 +55,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from fanpin_forms import hookimpl
-from fanpin_forms.checks import Finding
-from fanpin_forms.county import County
+from fanpin_forms.intake.checks import Finding
+from fanpin_forms.forms.county import County
 
 HERE = Path(__file__).parent
 

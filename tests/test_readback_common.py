@@ -46,7 +46,7 @@ def print_forms(app, form_id: str, out: Path, rows: list[dict] | None = None, bl
                 data: Path | None = None) -> tuple[Path, Path | None]:
     """One PDF: a pre-filled page per row (from an .xlsx written for them), then ``blanks``
     blank forms. Returns (pdf, data file)."""
-    from fanpin_forms.batch import load_and_check
+    from fanpin_forms.intake.load import load_and_check
     from fanpin_forms.readback.reference import reference_year
     from fanpin_forms.render.context import record_context, record_ident
     from fanpin_forms.render.fill import compile_for

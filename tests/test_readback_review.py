@@ -27,7 +27,7 @@ def reviewed(app, tmp_path_factory):
     pdf, _ = print_forms(app, "annex2", folder / "printed.pdf", rows, blanks=2)
     changed = [dict(r) for r in rows]
     changed[0]["户主姓名"] = "<b>张三</b>"
-    from fanpin_forms.idcard import check_char
+    from fanpin_forms.privacy.idcard import check_char
 
     first17 = changed[1]["身份证号码"][:14] + "999"
     changed[1]["身份证号码"] = first17 + check_char(first17)

@@ -8,7 +8,7 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from fanpin_forms.batch import load_and_check
+from fanpin_forms.intake.load import load_and_check
 from fanpin_forms.cli import cli
 from fanpin_forms.errors import Code, DataError
 
@@ -21,7 +21,7 @@ def load(app, tmp_path, rows, form="annex2", **kw):
 
 
 def test_sample_spreadsheet_is_valid(app):
-    from fanpin_forms.resources import bundled
+    from fanpin_forms.util.resources import bundled
 
     sample = bundled("form_specs").parent / "samples" / "households.xlsx"
     result = load_and_check(app, app.form("annex2"), sample)

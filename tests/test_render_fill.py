@@ -12,7 +12,7 @@ import docx
 import pytest
 
 from fanpin_forms.errors import Code, FanpinError, RenderError
-import fanpin_forms.atomic as atomic_mod
+import fanpin_forms.util.atomic as atomic_mod
 from fanpin_forms.render import fill as fill_mod
 from fanpin_forms.render.context import record_context, record_ident
 from fanpin_forms.render.fill import CompiledTemplate, fill_batch, naive_render

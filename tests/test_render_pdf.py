@@ -13,9 +13,9 @@ import pypdfium2 as pdfium
 import pytest
 import zxingcpp
 
-from fanpin_forms.pdf import docx_to_pdf, page_count
+from fanpin_forms.office.libreoffice import docx_to_pdf, page_count
 from fanpin_forms.render.context import record_context, record_ident
-from fanpin_forms.atomic import write_atomic
+from fanpin_forms.util.atomic import write_atomic
 from fanpin_forms.render.fill import CompiledTemplate
 from fanpin_forms.render.qr import decode_payload
 from fanpin_forms.render.template import build_template

@@ -20,7 +20,7 @@ from fanpin_forms.render.qr import (
     AUTH_BAD, AUTH_LEGACY, AUTH_OK, Payload, decode_payload, encode_payload, ident_text, inspect_payload,
     parse_ident_text, qr_matrix, qr_png,
 )
-from fanpin_forms.secret import installation_key
+from fanpin_forms.util.secret import installation_key
 
 
 def _legacy(body: str) -> str:

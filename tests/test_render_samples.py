@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 from fanpin_forms.app import App
-from fanpin_forms.batch import load_and_check
+from fanpin_forms.intake.load import load_and_check
 from fanpin_forms.cli import cli
-from fanpin_forms.idcard import parse_id_number
+from fanpin_forms.privacy.idcard import parse_id_number
 
 from .conftest import make_id
 

@@ -15,8 +15,8 @@ from fanpin_forms.render import names as N
 from fanpin_forms.render.fill import CompiledTemplate
 from fanpin_forms.render.layout import printed_widths
 from fanpin_forms.render.template import build_template, document_xml
-from fanpin_forms.resources import bundled
-from fanpin_forms.spec import load_spec
+from fanpin_forms.util.resources import bundled
+from fanpin_forms.forms.spec import load_spec
 
 ANNEXES = ("annex1", "annex2", "annex3")
 
@@ -161,7 +161,7 @@ def test_table_block_renders_a_repeating_row(app, tmp_path):
     assert "{%tr for row in t_members %}" in table.rows[1].cells[0].text
     assert [c.text for c in table.rows[2].cells] == ["{{ row.c_name }}", "{{ row.c_relation }}"]
     # a blank form prints max_rows empty rows; a filled one its rows, padded to max_rows
-    from fanpin_forms.records import Record
+    from fanpin_forms.intake.records import Record
     from fanpin_forms.render.context import record_context
 
     compiled = CompiledTemplate(data)

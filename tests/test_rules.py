@@ -1,7 +1,7 @@
-"""Case rules (fanpin_forms.rules, the Yueyang rules, the built-in ledger rules).
+"""Case rules (fanpin_forms.cases.rules, the Yueyang rules, the built-in ledger rules).
 
 Every limit is tested at its boundary, with the day-counting conventions of
-fanpin_forms.rules: a period counts both ends; "within N days of D" = on or
+fanpin_forms.cases.rules: a period counts both ends; "within N days of D" = on or
 before D + N; "within a month" = on or before the same day next month.
 """
 
@@ -19,16 +19,16 @@ from hypothesis import strategies as st
 
 from fanpin_forms import hookimpl
 from fanpin_forms.app import App
-from fanpin_forms.batch import load_and_check
-from fanpin_forms.county import County
+from fanpin_forms.intake.load import load_and_check
+from fanpin_forms.forms.county import County
 from fanpin_forms.errors import Code, PluginError, SpecError
-from fanpin_forms.masking import MaskPolicy
-from fanpin_forms.records import Record
-from fanpin_forms.rules import (
+from fanpin_forms.privacy.masking import MaskPolicy
+from fanpin_forms.intake.records import Record
+from fanpin_forms.cases.rules import (
     Case, RuleFinding, deadline, deadline_months, days_over, error, group_findings, period_days, rule, run_rules,
     warning,
 )
-from fanpin_forms.spec import load_spec
+from fanpin_forms.forms.spec import load_spec
 from fanpin_forms_yueyang import YUEYANG
 from fanpin_forms_yueyang import rules as yy
 

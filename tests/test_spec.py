@@ -10,7 +10,7 @@ import pytest
 
 from fanpin_forms.cli import cli
 from fanpin_forms.errors import Code, SpecError
-from fanpin_forms.spec import load_spec
+from fanpin_forms.forms.spec import load_spec
 
 from .conftest import SEED
 
@@ -182,7 +182,7 @@ def test_spec_check_cli(tmp_path, runner):
 
 
 def test_bundled_specs_pass_spec_check(runner):
-    from fanpin_forms.resources import bundled
+    from fanpin_forms.util.resources import bundled
 
     result = runner.invoke(cli, ["spec", "check", str(bundled("form_specs"))])
     assert result.exit_code == 0, result.output

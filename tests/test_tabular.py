@@ -1,4 +1,4 @@
-"""Tests for fanpin_forms.tabular: reading clerks' data files into raw rows."""
+"""Tests for fanpin_forms.intake.tabular: reading clerks' data files into raw rows."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from fanpin_forms.errors import Code, DataError, did_you_mean
-from fanpin_forms.tabular import SourceRow, SourceTable, read_table
+from fanpin_forms.intake.tabular import SourceRow, SourceTable, read_table
 
 HEADERS = {"序号", "户主姓名", "身份证号码", "家庭人口", "联系电话", "识别日期", "组别"}
 

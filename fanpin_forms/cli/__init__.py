@@ -74,7 +74,7 @@ def main() -> None:
 
     Sweeps what runs killed with ``kill -9`` left in the temp folder first. A stop
     signal prints 已中断 and exits with 128 + the signal's number (130 for Ctrl-C)."""
-    from ..atomic import sweep_private
+    from ..util.atomic import sweep_private
 
     for sig in STOP_SIGNALS:
         signal.signal(sig, _on_stop_signal)

@@ -14,12 +14,12 @@ from pathlib import Path
 import click
 
 from ..app import App
-from ..batch import load_and_check
+from ..intake.load import load_and_check
 from .base import FanpinCommand, echo_problems, pass_app
 from ..errors import Code, DataError, FanpinError
-from ..fieldtypes import Invalid, parse_date
-from ..records import LoadResult
-from ..rules import RuleFinding, cases_from, fmt_date, group_findings, run_rules, summary
+from ..forms.fieldtypes import Invalid, parse_date
+from ..intake.records import LoadResult
+from ..cases.rules import RuleFinding, cases_from, fmt_date, group_findings, run_rules, summary
 
 
 class DateParam(click.ParamType):
@@ -154,7 +154,9 @@ def notice_cmd(app: App, kind: str, data: Path, sheet: str | None, out_dir: Path
     county： 默认列出已县级审定、尚未公告的户；
     --from/--to 按日期重印以往的公示或公告。
     """
-    from ..notices import ledger_secrets, render_county, render_village, select_county, select_village, write_files
+    from ..cases.notices import (
+        ledger_secrets, render_county, render_village, select_county, select_village, write_files,
+    )
 
     _choose(app, county)
     form = app.form("ledger")

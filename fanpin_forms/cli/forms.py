@@ -28,7 +28,7 @@ def spec() -> None:
 def spec_check(app: App, paths: tuple[Path, ...]) -> None:
     """校验表单定义文件，列出每个问题（文件:行:列: 说明）。"""
     from ..errors import SpecError
-    from ..spec import FormExtension, apply_extension, load_spec
+    from ..forms.spec import FormExtension, apply_extension, load_spec
 
     problems: list[Problem] = []
     ok = 0
@@ -74,7 +74,7 @@ def forms_cmd(app: App) -> None:
 @pass_app
 def fields_cmd(app: App, form_id: str, as_json: bool) -> None:
     """打印表单的数据字典：字段键、名称、类型、是否必填、是否敏感、可用列名。"""
-    from ..datadict import data_dictionary
+    from ..intake.datadict import data_dictionary
 
     rows = data_dictionary(app.form(form_id), app.county)
     if as_json:
@@ -114,7 +114,7 @@ def plugins_cmd(app: App, as_json: bool) -> None:
 @pass_app
 def validate_cmd(app: App, form_id: str, data: Path, sheet: str | None) -> None:
     """校验数据文件：列出每一行的每个错误（行号与 Excel 一致）。"""
-    from ..batch import load_and_check
+    from ..intake.load import load_and_check
 
     result = load_and_check(app, app.form(form_id), data, sheet=sheet)
     echo_problems(result.warnings)

@@ -30,7 +30,7 @@ def parse_cmd(app: App, inputs: tuple[Path, ...], out: Path, review_dir: Path | 
     """读取回收的签字表（PDF 或图片，可以是文件夹）：识别是哪一户哪一页、勾选、签字盖章和日期。
 
     有文件或页面读取失败时退出码为 1；只是有内容需要人工复核时退出码为 0。"""
-    from ..atomic import check_writable
+    from ..util.atomic import check_writable
     from ..errors import Code, ReadBackError
     from ..readback.read import parse_inputs
     from ..readback.review import write_records

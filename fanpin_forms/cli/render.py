@@ -71,7 +71,7 @@ def templates_build(app: App, form_ids: tuple[str, ...], out_dir: Path, force: b
     """由表单定义生成模板 <表单编号>.docx（不写表单编号则生成全部表单），写到当前目录或 -o 指定的目录。
 
     已有的同名文件（可能是改过的模板）不会被覆盖，除非加 --force。"""
-    from ..atomic import ensure_dir, write_atomic
+    from ..util.atomic import ensure_dir, write_atomic
     from ..render.template import build_template
 
     forms = [printable_form(app, f) for f in form_ids] if form_ids else printable_forms(app)
@@ -96,9 +96,9 @@ def templates_build(app: App, form_ids: tuple[str, ...], out_dir: Path, force: b
 def templates_check(app: App, form_id: str | None, template: Path | None, year: int | None) -> None:
     """检查模板：列出不认识的填写标记（附拼写建议）和模板中缺少的必填项；有问题时退出码为 1。"""
     from ..render.check import check_template
-    from ..limits import RENDER_SECONDS_PER_FORM
+    from ..util.limits import RENDER_SECONDS_PER_FORM
     from ..render.template import build_template, document_xml
-    from ..resources import bundled
+    from ..util.resources import bundled
 
     if form_id is None and template is not None:
         form_id = _guess_form(app, template)
@@ -148,9 +148,9 @@ def _guess_form(app: App, template: Path) -> str:
 def write_errors_csv(path: Path, problems: list[Problem]) -> Path:
     """行号, 字段, 问题 — UTF-8 with BOM so Excel opens it. Messages are masked (``Problem.message``);
     a cell that would start like a formula gets a leading ``'`` so Excel shows it as text."""
-    from ..atomic import write_atomic
-    from ..fieldtypes import FORMULA_TRIGGERS
-    from ..masking import scrub_shapes
+    from ..util.atomic import write_atomic
+    from ..forms.fieldtypes import FORMULA_TRIGGERS
+    from ..privacy.masking import scrub_shapes
 
     def cell(text: str) -> str:
         text = scrub_shapes(text)
@@ -188,8 +188,8 @@ def fill_cmd(app: App, form_id: str, data: Path, out_dir: Path, skip_invalid: bo
              want_pdf: bool, merge_pdf: Path | None, year: int | None, template: Path | None, sheet: str | None,
              workers: int | None) -> None:
     """按台账批量填表：每户一个 DOCX（可加 PDF）。先校验全部记录，有错误时不生成任何文件。"""
-    from ..atomic import ensure_dir
-    from ..batch import load_and_check
+    from ..util.atomic import ensure_dir
+    from ..intake.load import load_and_check
     from ..render.context import record_context, record_ident
     from ..render.fill import DEFAULT_PATTERN, fill_batch
     from ..render.naming import parse_pattern
@@ -260,7 +260,7 @@ def blank_cmd(app: App, form_id: str, copies: int, out: Path, start: int, year: 
               template: Path | None) -> None:
     """打印空白表：每份有自己的流水号（二维码 S:<表单>-<日期>-<序号>），供手工填写。"""
     from ..render.context import record_context
-    from ..atomic import ensure_dir, write_atomic
+    from ..util.atomic import ensure_dir, write_atomic
     from ..render.pdfout import merged_pdf
 
     form = printable_form(app, form_id)

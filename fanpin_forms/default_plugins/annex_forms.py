@@ -4,7 +4,7 @@ A county plugin that registers a spec with the same ``form:`` id replaces one of
 """
 
 from fanpin_forms import hookimpl
-from fanpin_forms.resources import bundled
+from fanpin_forms.util.resources import bundled
 
 ANNEXES = ("annex1.yaml", "annex2.yaml", "annex3.yaml")
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 
 from fanpin_forms import hookimpl
-from fanpin_forms.resources import bundled
-from fanpin_forms.rules import error, fmt_date, rule
+from fanpin_forms.util.resources import bundled
+from fanpin_forms.cases.rules import error, fmt_date, rule
 
 #: (start, end) field pairs of the ledger's periods
 PERIODS = (("publicity_start", "publicity_end"), ("elim_publicity_start", "elim_publicity_end"))

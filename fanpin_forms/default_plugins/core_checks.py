@@ -1,7 +1,7 @@
 """Core record checks that hold for every county."""
 
 from fanpin_forms import hookimpl
-from fanpin_forms.checks import Finding
+from fanpin_forms.intake.checks import Finding
 from fanpin_forms.errors import Code
 
 

@@ -1,7 +1,7 @@
 """The built-in field types (text, integer, money, date, id_number, phone, …)."""
 
 from fanpin_forms import hookimpl
-from fanpin_forms.fieldtypes import BUILTIN_TYPES
+from fanpin_forms.forms.fieldtypes import BUILTIN_TYPES
 
 
 @hookimpl

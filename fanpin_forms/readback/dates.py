@@ -14,7 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from ..model import CIRCLED
+from ..forms.model import CIRCLED
 
 EARLIEST_YEAR = 2015
 #: characters OCR confuses with digits in handwriting

@@ -18,7 +18,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from ..model import FormSpec, Ref, split_placeholders
+from ..forms.model import FormSpec, Ref, split_placeholders
 from ..render import names as N
 from .geometry import PageGeometry, Rect
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..model import CIRCLED, FormSpec, Ref, split_placeholders
+from ..forms.model import CIRCLED, FormSpec, Ref, split_placeholders
 from ..render.names import BOX_EMPTY, BOX_TICKED
 
 DATE_CHARS = ("年", "月", "日")

@@ -17,7 +17,7 @@ Page kinds:
 * ``image``: a scan without text, or an image file.
 
 Before anything is decoded or rendered it is checked against the caps in
-:mod:`fanpin_forms.limits`: file size and page (frame) count per file, a PDF page's
+:mod:`fanpin_forms.util.limits`: file size and page (frame) count per file, a PDF page's
 size in points × dpi (the dpi is lowered to fit the pixel cap, the page refused if
 even the lowest useful dpi does not fit), an image's width × height from its
 header and the pixel size of every picture placed on a PDF page. A refused file
@@ -36,9 +36,9 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from .. import limits
+from ..util import limits
 from ..errors import Code, Problem
-from ..limits import human_bytes
+from ..util.limits import human_bytes
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 PDF_SUFFIXES = {".pdf"}

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Code, DataError, FanpinError, Problem, ReadBackError
-from ..masking import mask_value
+from ..privacy.masking import mask_value
 from .fields import same_value
 from .pages import FileFailure, close_all, collect_files, load_page, page_count
 from .scanpage import OCR_REVIEW_BELOW, PageReading, ReviewNote, StageReading, role_text
@@ -69,7 +69,7 @@ _WORKER: dict[str, Any] = {}
 
 def _init_worker(county: str | None, threads: int | None, secret_file: str | None = None) -> None:
     if secret_file:
-        from ..secret import SECRET_FILE_ENV
+        from ..util.secret import SECRET_FILE_ENV
 
         os.environ[SECRET_FILE_ENV] = secret_file
     if threads:
@@ -116,7 +116,7 @@ _POOL: dict[str, Any] = {}
 def _pool(county: str | None, workers: int) -> cf.ProcessPoolExecutor:
     """The worker pool, kept between runs of one process: a worker's OCR engine, blank
     forms and open files stay loaded (loading them takes a few seconds per worker)."""
-    from ..secret import secret_path
+    from ..util.secret import secret_path
 
     secret_file = str(secret_path())
     key = (county, workers, secret_file)
@@ -501,7 +501,7 @@ def _header(app, form):
 
 
 def _number_review(records: list[dict], review_dir: Path | None) -> None:
-    from ..atomic import ensure_dir, write_atomic
+    from ..util.atomic import ensure_dir, write_atomic
 
     n = 0
     crop_dir = review_dir / "crops" if review_dir is not None else None
@@ -530,7 +530,7 @@ class _DataCheck:
     def _load(self, form):
         if form.id in self._by_form:
             return self._by_form[form.id]
-        from ..batch import load_and_check
+        from ..intake.load import load_and_check
 
         try:
             result = load_and_check(self.app, form, self.data, sheet=self.sheet)

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import Code, FanpinError, ReadBackError
-from ..model import FormSpec
+from ..forms.model import FormSpec
 from .geometry import PageGeometry, Rect, geometry_from_pdf
 
 #: the ident printed on the reference blank (never on a real form)
@@ -139,7 +139,7 @@ class Reference:
 
     @cached_property
     def pages(self) -> int:
-        from ..pdf import page_count
+        from ..office.libreoffice import page_count
 
         return page_count(self.pdf)
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Code, Location, Problem, ReadBackError, did_you_mean
-from ..masking import mask_value
+from ..privacy.masking import mask_value
 
 ID_HEADERS = ("条目编号", "item id", "item_id", "id", "编号")
 VALUE_HEADERS = ("更正值", "value", "corrected", "更正", "更正后的值")
@@ -126,7 +126,7 @@ def _shown(value: Any, sensitive: str | None) -> str:
     if isinstance(value, bool):
         return "有" if value else "无"
     if isinstance(value, list):
-        from ..model import circled
+        from ..forms.model import circled
 
         return "".join(circled(int(v)) for v in value) if value else "（都没有勾选）"
     text = str(value)
@@ -208,7 +208,7 @@ def write_review(app, records: list[dict], review_dir: Path) -> Path:
     """``review_dir/review.html`` (crops already in ``review_dir/crops``)."""
     from jinja2 import Environment
 
-    from ..atomic import ensure_dir, write_atomic
+    from ..util.atomic import ensure_dir, write_atomic
 
     review_dir = ensure_dir(review_dir, error=ReadBackError)
     items = review_items(app, records, review_dir)
@@ -245,7 +245,7 @@ def read_records(path: Path) -> list[dict]:
 
 
 def write_records(path: Path, records: list[dict]) -> None:
-    from ..atomic import ensure_dir, write_atomic
+    from ..util.atomic import ensure_dir, write_atomic
 
     body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     ensure_dir(Path(path).parent, error=ReadBackError)
@@ -387,7 +387,7 @@ def _parse_value(app, rec: dict, it: dict, value: str) -> Any:
         key, _, part = rest.partition(".")
         f = form.field(key) if form else None
         if f is not None and not part and f.type in app.field_types:
-            from ..fieldtypes import Invalid, ParseContext
+            from ..forms.fieldtypes import Invalid, ParseContext
 
             try:
                 app.field_types[f.type].parse(text, f, ParseContext(form=form, county=app.county,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import Code
-from ..model import FormSpec
+from ..forms.model import FormSpec
 from . import marks, ocr
 from .align import Alignment, align, from_points, qr_symbol_corners, warp
 from .dates import parse_date, parse_codes
@@ -202,7 +202,7 @@ def _read_boxes(form: FormSpec, geo: PageGeometry, raster, ink: marks.PageInk, s
 
 
 def _circled(no: int) -> str:
-    from ..model import circled
+    from ..forms.model import circled
 
     return circled(no)
 

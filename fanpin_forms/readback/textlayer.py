@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 
 from ..errors import Code
-from ..model import CIRCLED, FormSpec
+from ..forms.model import CIRCLED, FormSpec
 from ..render.names import BOX_EMPTY, BOX_TICKED
 from .dates import parse_date
 from .geometry import pair_boxes, _stages_in_order

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..county import County
+from ..forms.county import County
 from ..errors import Code, FanpinError, Problem, RenderError, did_you_mean
-from ..model import FormSpec
+from ..forms.model import FormSpec
 from . import names as N
 from .context import known_names, record_context
 from .fill import CompiledTemplate

@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..county import County
-from ..fieldtypes import FieldType
-from ..model import Field, FormSpec, Ref, split_placeholders
-from ..records import Record
+from ..forms.county import County
+from ..forms.fieldtypes import FieldType
+from ..forms.model import Field, FormSpec, Ref, split_placeholders
+from ..intake.records import Record
 from . import names as N
 from .layout import printed_widths, text_width
 from .qr import encode_payload, ident_text
@@ -32,7 +32,7 @@ DEFAULT_TABLE_ROWS = 5
 
 
 def default_types() -> dict[str, FieldType]:
-    from ..fieldtypes import BUILTIN_TYPES
+    from ..forms.fieldtypes import BUILTIN_TYPES
 
     return {t.name: t() for t in BUILTIN_TYPES}
 

@@ -4,8 +4,8 @@ A template is a zip of XML parts that a clerk (or anyone who emails one) can edi
 Before anything is filled, :func:`read_package` refuses:
 
 * **zip bombs**: too many entries, an entry or a total too big, an entry that
-  inflates too much — the caps of :mod:`fanpin_forms.limits`, checked by
-  :func:`fanpin_forms.zipguard.safe_zip` before a byte is inflated;
+  inflates too much — the caps of :mod:`fanpin_forms.util.limits`, checked by
+  :func:`fanpin_forms.util.zipguard.safe_zip` before a byte is inflated;
 * **DTDs and entities** (``<!DOCTYPE``, ``<!ENTITY``: XXE, "billion laughs") in any XML
   part, templated or not — Word never writes them. XML is parsed with lxml with
   entities unresolved, no network and no DTD loading;
@@ -26,8 +26,8 @@ import zipfile
 from collections.abc import Iterator
 
 from ..errors import Code, Problem, RenderError
-from ..zipguard import ZipLimitError, safe_zip
-from ..masking import mask_text
+from ..util.zipguard import ZipLimitError, safe_zip
+from ..privacy.masking import mask_text
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _W = "{" + W_NS + "}"

@@ -16,8 +16,8 @@ or Ctrl-C leaves no partial ``.docx`` and no temporary file.
 
 Autoescape is on: without it docxtpl silently drops everything from a ``&`` or ``<``
 on (``张三&李四`` → ``张三``). The sandbox refuses ``{{ ''.__class__.__mro__ }}`` and the
-like in a county's template, and keeps each form within :data:`~fanpin_forms.limits.RENDER_SECONDS_PER_FORM`
-and :data:`~fanpin_forms.limits.RENDER_MAX_BYTES_PER_FORM` (see :mod:`.sandbox`). A template is checked
+like in a county's template, and keeps each form within :data:`~fanpin_forms.util.limits.RENDER_SECONDS_PER_FORM`
+and :data:`~fanpin_forms.util.limits.RENDER_MAX_BYTES_PER_FORM` (see :mod:`.sandbox`). A template is checked
 when it is loaded (:mod:`.docxsafe`: zip bombs, DTDs, external links, field codes that
 would send a value out), so a dangerous template is never filled.
 """
@@ -41,11 +41,13 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
-from ..atomic import (commit_staged, ensure_dir, name_bytes, name_limit, new_token, sweep_stale, sweep_temp,
-                      write_atomic, write_staged)
-from .. import limits
+from ..util.atomic import (
+    commit_staged, ensure_dir, name_bytes, name_limit, new_token, sweep_stale, sweep_temp, write_atomic,
+    write_staged,
+)
+from ..util import limits
 from ..errors import Code, FanpinError, Problem, RenderError
-from ..model import FormSpec
+from ..forms.model import FormSpec
 from . import names as N
 from .docxsafe import read_package
 from .qr import qr_png

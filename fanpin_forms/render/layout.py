@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from ..model import FormSpec, Ref, split_placeholders
+from ..forms.model import FormSpec, Ref, split_placeholders
 from . import names as N
 
 PAPER_CM = {"A4": (21.0, 29.7), "A3": (29.7, 42.0), "A5": (14.8, 21.0), "B5": (17.6, 25.0),

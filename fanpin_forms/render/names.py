@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..model import Block, Field, FormSpec, Ref, split_placeholders
+from ..forms.model import Block, Field, FormSpec, Ref, split_placeholders
 
 #: Printed tick boxes. Both from DejaVu Sans so they have the same box geometry,
 #: which the scan reader relies on.

@@ -30,9 +30,9 @@ import string
 from collections.abc import Sequence
 
 from ..errors import Code, RenderError, did_you_mean
-from ..fieldtypes import FieldType
-from ..leakguard import Secrets, find
-from ..model import ADDRESS_PARTS, FormSpec
+from ..forms.fieldtypes import FieldType
+from ..privacy.leakguard import Secrets, find
+from ..forms.model import ADDRESS_PARTS, FormSpec
 
 SPECIAL = ("case_id", "row", "index", "form")
 _ILLEGAL = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
@@ -140,7 +140,7 @@ def clean_stem(stem: str, max_bytes: int = MAX_STEM_BYTES) -> str:
 
 
 def hide_private(value: str, secrets: Secrets | None = None, *, strict: bool = True) -> str:
-    """``value`` with every piece of private data (see :mod:`fanpin_forms.leakguard`) replaced by :data:`HIDDEN`."""
+    """``value`` with every piece of private data (see :mod:`fanpin_forms.privacy.leakguard`) replaced by :data:`HIDDEN`."""
     out, end = [], 0
     for hit in find(value, secrets=secrets, strict=strict):
         if hit.start >= end:

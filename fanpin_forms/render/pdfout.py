@@ -1,4 +1,4 @@
-"""PDFs of filled forms, through :mod:`fanpin_forms.pdf` (headless LibreOffice).
+"""PDFs of filled forms, through :mod:`fanpin_forms.office.libreoffice` (headless LibreOffice).
 
 Measured on 2 cores, LibreOffice 7.4, one-page annex 2 forms (ms per form):
 
@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Code, Problem, RenderError
-from ..atomic import check_writable, private_dir, remove, stale_entries, sweep_private, write_atomic
+from ..util.atomic import check_writable, private_dir, remove, stale_entries, sweep_private, write_atomic
 from .fill import CompiledTemplate
 
 #: forms per merged DOCX below which one soffice call is used
@@ -68,7 +68,7 @@ def _parallel(jobs: list) -> list:
     ended, so none of them outlives the working folder they write to. The wait is on
     events, not ``Thread.join``: an interrupted join marks a thread that is still
     running as finished (CPython 3.11, bpo-45274)."""
-    from ..pdf import kill_running
+    from ..office.libreoffice import kill_running
 
     results: list[Any] = [None] * len(jobs)
     errors: list[BaseException] = []
@@ -107,7 +107,7 @@ def _workers(n_forms: int, per_worker_min: int, workers: int | None) -> int:
 def pdfs_beside(docx_paths: Sequence[Path], *, workers: int | None = None, labels: Sequence[str] | None = None
                 ) -> list[Path]:
     """A PDF next to each DOCX (same name, .pdf); checks each has exactly one page."""
-    from ..pdf import docx_to_pdf, page_count
+    from ..office.libreoffice import docx_to_pdf, page_count
 
     paths = [Path(p) for p in docx_paths]
     if not paths:
@@ -133,7 +133,7 @@ def pdfs_beside(docx_paths: Sequence[Path], *, workers: int | None = None, label
 def merged_pdf(compiled: CompiledTemplate, contexts: Sequence[dict[str, Any]], out: Path, *,
                workers: int | None = None, label: str = "") -> Path:
     """ONE PDF with every context as one page, in order (written atomically)."""
-    from ..pdf import docx_to_pdf, merge_pdfs, page_count
+    from ..office.libreoffice import docx_to_pdf, merge_pdfs, page_count
 
     out = Path(out)
     if not contexts:
@@ -168,7 +168,7 @@ def merged_pdf(compiled: CompiledTemplate, contexts: Sequence[dict[str, Any]], o
 
 def _merged_pdf_slow(compiled, contexts, out: Path, *, workers, label) -> Path:
     """Templates with a templated header: one DOCX per form, then concatenate."""
-    from ..pdf import merge_pdfs
+    from ..office.libreoffice import merge_pdfs
 
     check_writable(out.parent)
     sweep_leftovers(out.parent)

@@ -12,7 +12,7 @@ pre-filled form whose data row has no 户编号). Any character outside
 are safe.
 
 The MAC authenticates the page: the first :data:`MAC_CHARS` characters of the
-base32 HMAC-SHA256, under this installation's key (:mod:`fanpin_forms.secret`), of
+base32 HMAC-SHA256, under this installation's key (:mod:`fanpin_forms.util.secret`), of
 everything before the last ``|``. Eight characters are 40 bits: guessing one
 takes about 10^12 tries, each of them a printed and scanned page, and the code stays
 the size the unkeyed 4-digit checksum had (QR version 3 for a case id like
@@ -106,7 +106,7 @@ def _checksum(body: str) -> str:
 def payload_mac(body: str, key: bytes | None = None) -> str:
     """The MAC of a payload body under ``key`` (default: this installation's)."""
     if key is None:
-        from ..secret import installation_key
+        from ..util.secret import installation_key
 
         key = installation_key()
     digest = hmac.new(key, body.encode("ascii"), hashlib.sha256).digest()

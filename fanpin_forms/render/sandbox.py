@@ -35,9 +35,9 @@ from jinja2.runtime import Context, markup_join, str_join
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import _PassArg
 
-from .. import limits
+from ..util import limits
 
-#: the caps, from :mod:`fanpin_forms.limits` (the one home of every cap)
+#: the caps, from :mod:`fanpin_forms.util.limits` (the one home of every cap)
 MAX_VALUE_CHARS = limits.TEMPLATE_MAX_VALUE_CHARS
 MAX_RANGE = limits.TEMPLATE_MAX_RANGE
 MAX_ITEMS = limits.TEMPLATE_MAX_ITEMS

@@ -36,7 +36,7 @@ from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.shared import Cm, Emu, Pt
 
-from ..model import Block, FormSpec, Stage, split_placeholders
+from ..forms.model import Block, FormSpec, Stage, split_placeholders
 from . import names as N
 from .layout import (
     BODY_PT, MARGIN_BOTTOM, MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, block_capacity, block_factor, chars_per_line,

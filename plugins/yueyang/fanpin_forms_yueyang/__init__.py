@@ -7,8 +7,7 @@ The notice's case rules (``fanpin check``) are in :mod:`fanpin_forms_yueyang.rul
 
 from decimal import Decimal
 
-from fanpin_forms import hookimpl
-from fanpin_forms.county import County
+from fanpin_forms import County, hookimpl
 
 NOTICE = "岳县委乡振组办发〔2022〕4号《关于进一步做好防止返贫动态监测和帮扶工作的通知》（2022年5月17日）"
 

@@ -13,7 +13,7 @@ never written here, so a county that differs only in values reuses these rules::
         register(my_own_rule)
 
 Day counting (both ends of a period count; "within N days of D" = on or before
-D + N; same-day steps are in order) is stated once in :mod:`fanpin_forms.rules`.
+D + N; same-day steps are in order) is stated once in :mod:`fanpin_forms.cases.rules`.
 The date of identification and of elimination is the county approval date
 (二、4：“以县级批准时间为准”).
 """
@@ -23,10 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from fanpin_forms.errors import FanpinError
-from fanpin_forms.rules import (
-    days_over, deadline, deadline_months, error, fmt_date, period_days, rule, warning,
-)
+from fanpin_forms import FanpinError, days_over, deadline, deadline_months, error, fmt_date, period_days, rule, warning
 
 #: the dates that show a case is being (or has been) taken out of monitoring
 ELIMINATION_KEYS = ("elim_publicity_start", "elim_publicity_end", "elim_approval_date", "elim_notice_date")

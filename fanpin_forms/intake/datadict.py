@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .county import County
-from .model import ADDRESS_PARTS, FormSpec
+from ..forms.county import County
+from ..forms.model import ADDRESS_PARTS, FormSpec
 from .records import CASE_ID_HEADERS
 
 

@@ -13,7 +13,7 @@ Rules:
   come out in full.
 * Free text (health details, anything else) is replaced entirely by ``***``.
 * Any text shown to a person goes through :func:`scrub_shapes` (or :func:`scrub`,
-  which ends with it): whatever :mod:`fanpin_forms.leakguard` reads as an ID number,
+  which ends with it): whatever :mod:`fanpin_forms.privacy.leakguard` reads as an ID number,
   a phone or a bank account — with separators, full-width or Chinese numerals — is
   masked, whichever column it was typed into.
 """
@@ -299,7 +299,7 @@ def _number_masker(kind: str) -> Callable[[str, MaskPolicy], str]:
 
 
 def mask_hits(text: str, hits: Iterable[Hit], policy: MaskPolicy = DEFAULT) -> str:
-    """``text`` with each hit of :func:`fanpin_forms.leakguard.find` masked.
+    """``text`` with each hit of :func:`fanpin_forms.privacy.leakguard.find` masked.
 
     A number keeps what its kind's mask keeps (4 + 4 of an ID number, 3 + 4 of a
     phone, the last 4 of an account) in the characters it was written with, and its

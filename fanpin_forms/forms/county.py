@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
 
-from .errors import Code, FanpinError
-from .leakguard import DEFAULT_HEALTH_TERMS
-from .masking import MaskPolicy
+from ..errors import Code, FanpinError
+from ..privacy.leakguard import DEFAULT_HEALTH_TERMS
+from ..privacy.masking import MaskPolicy
 
 
 @dataclass(frozen=True)

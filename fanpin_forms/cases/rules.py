@@ -36,11 +36,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .county import County
-from .errors import Code, FanpinError, PluginError, Problem
-from .masking import mask_id, scrub
-from .model import FormSpec
-from .records import Record
+from ..forms.county import County
+from ..errors import Code, FanpinError, PluginError, Problem
+from ..privacy.masking import mask_id, scrub
+from ..forms.model import FormSpec
+from ..intake.records import Record
 
 Rule = Callable[["Case", County, "dt.date | None"], "Iterable[RuleFinding] | None"]
 
@@ -83,7 +83,7 @@ class Case:
 
     ``case["county_approval_date"]`` is the parsed value (a date, Decimal, str…) or
     None when the cell is blank; ``case.label(key)`` the field's Chinese label for
-    messages. ``case.record`` is the underlying :class:`~fanpin_forms.records.Record`.
+    messages. ``case.record`` is the underlying :class:`~fanpin_forms.intake.records.Record`.
     """
 
     def __init__(self, record: Record, form: FormSpec | None = None):
@@ -182,7 +182,7 @@ def rule(title: str, *, source: str | tuple[str, ...] = (), quote: str = "", id:
          ) -> Callable[[Rule], Rule]:
     """Give a rule its title and source.
 
-    ``source`` names one or more :class:`~fanpin_forms.county.County` ``sources``
+    ``source`` names one or more :class:`~fanpin_forms.forms.county.County` ``sources``
     keys: the county's quotation of its own notice for the value the rule uses
     (so a county with a 7-day publicity shows its own words). ``quote`` is the
     rule's own quotation, used when the county has none for those keys.

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .county import County
-from .errors import Code, DataError, Location, Problem, did_you_mean
-from .masking import DEFAULT as DEFAULT_MASK, mask_id
-from .fieldtypes import Invalid, ParseContext, FieldType, is_blank, jsonable, nfkc
-from .model import ADDRESS_PARTS, Field, FormSpec
+from ..forms.county import County
+from ..errors import Code, DataError, Location, Problem, did_you_mean
+from ..privacy.masking import DEFAULT as DEFAULT_MASK, mask_id
+from ..forms.fieldtypes import Invalid, ParseContext, FieldType, is_blank, jsonable, nfkc
+from ..forms.model import ADDRESS_PARTS, Field, FormSpec
 from .tabular import SourceTable, read_table
 
 CASE_ID_HEADERS = ("户编号", "编号", "户码", "家庭编号", "case_id")

@@ -16,7 +16,7 @@ import re
 import unicodedata
 
 from fanpin_forms.errors import Code, FanpinError, Problem
-from fanpin_forms.masking import mask_phone
+from fanpin_forms.privacy.masking import mask_phone
 
 __all__ = ["PhoneInvalid", "is_mobile", "normalize_phone"]
 
@@ -58,7 +58,7 @@ def normalize_phone(raw: str) -> str:
     """Return the canonical form of a mobile or landline number.
 
     Raises :class:`PhoneInvalid` (code ``VALUE_PHONE``) whose message shows the
-    number masked with :func:`fanpin_forms.masking.mask_phone` (applied to the
+    number masked with :func:`fanpin_forms.privacy.masking.mask_phone` (applied to the
     input with whitespace removed and full-width characters converted).
     """
     text = _clean(raw)

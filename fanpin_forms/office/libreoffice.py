@@ -51,8 +51,8 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from .atomic import atomic_open, ensure_dir, private_dir, remove, stale_entries, sweep_private, write_error
-from .errors import Code, RenderError, os_error_text
+from ..util.atomic import atomic_open, ensure_dir, private_dir, remove, stale_entries, sweep_private, write_error
+from ..errors import Code, RenderError, os_error_text
 
 #: fontconfig file applied (via ``FONTCONFIG_FILE``) to our soffice processes only.
 FONTS_CONF = Path(__file__).with_name("fonts.conf")
@@ -70,7 +70,7 @@ SETUP_COMMAND = "bash scripts/setup.sh（或 make demo）"
 TIMEOUT_BASE_SECONDS = 60.0
 TIMEOUT_PER_FILE_SECONDS = 2.0
 
-#: the private profile's kind of folder (:func:`~fanpin_forms.atomic.private_dir`)
+#: the private profile's kind of folder (:func:`~fanpin_forms.util.atomic.private_dir`)
 PROFILE_KIND = "soffice-profile"
 STAGING_PREFIX = ".fanpin-soffice-"
 _STAGING_NAME = re.compile(r"\.fanpin-soffice-(?P<pid>\d+)-[A-Za-z0-9_]{8}")

@@ -13,7 +13,7 @@ Privacy — 二、5：“县级公告、村级公示中不得公开农户身份�
   whitelist; the record itself never reaches a template. ``其他原因`` (free text
   that may hold health details) is not on the list: ⑭ shows as "其他".
 * Before anything is laid out, every whitelisted value of every listed household
-  goes through :mod:`fanpin_forms.leakguard` in its strict mode: ID-, phone- and
+  goes through :mod:`fanpin_forms.privacy.leakguard` in its strict mode: ID-, phone- and
   bank-shaped numbers however they are written (spaces, dashes, full-width,
   一三五……), any long number, any piece of any sensitive value of any household of
   the ledger, and the county's health terms (``County.health_terms``). A hit stops
@@ -53,14 +53,14 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
-from .atomic import atomic_open
-from .county import County
-from .errors import Code, DataError, FanpinError, Location, Problem
-from .leakguard import DEFAULT_HEALTH_TERMS, KIND_LABELS, Hit, Secrets, find
-from .masking import mask_hits
-from .model import FormSpec
-from .records import Record
-from .render.naming import MAX_STEM_BYTES, fit_bytes
+from ..util.atomic import atomic_open
+from ..forms.county import County
+from ..errors import Code, DataError, FanpinError, Location, Problem
+from ..privacy.leakguard import DEFAULT_HEALTH_TERMS, KIND_LABELS, Hit, Secrets, find
+from ..privacy.masking import mask_hits
+from ..forms.model import FormSpec
+from ..intake.records import Record
+from ..render.naming import MAX_STEM_BYTES, fit_bytes
 from .rules import fmt_date, period_days
 
 # --- the whitelist --------------------------------------------------------------------

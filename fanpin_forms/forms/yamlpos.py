@@ -15,8 +15,8 @@ A spec is plain data, so only plain YAML is accepted, each refusal a
 no anchors or aliases (``&a`` / ``*a``: the DSL never needs them, and aliases of
 aliases expand a few hundred bytes into gigabytes), no merge keys (``<<``), no tags
 beyond the core ones (``!!python/name:...`` and friends), at most
-:data:`~fanpin_forms.limits.YAML_MAX_DEPTH` levels of nesting and
-:data:`~fanpin_forms.limits.SPEC_MAX_BYTES` bytes per file.
+:data:`~fanpin_forms.util.limits.YAML_MAX_DEPTH` levels of nesting and
+:data:`~fanpin_forms.util.limits.SPEC_MAX_BYTES` bytes per file.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from pathlib import Path
 
 import yaml
 
-from . import limits
-from .errors import Code, Location, Problem, SpecError
-from .limits import human_bytes
+from ..util import limits
+from ..errors import Code, Location, Problem, SpecError
+from ..util.limits import human_bytes
 
 Pos = tuple[int, int]
 

@@ -1,6 +1,6 @@
 """The in-memory form model that every other part works from.
 
-A :class:`FormSpec` is built from a YAML spec by :mod:`fanpin_forms.spec` and never
+A :class:`FormSpec` is built from a YAML spec by :mod:`fanpin_forms.forms.spec` and never
 changes afterwards. Renderers, the data loader, the checks and the scan reader only
 read it. See ``form_specs/README.md`` for the YAML syntax.
 """

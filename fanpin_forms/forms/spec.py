@@ -1,4 +1,4 @@
-"""Form specs: YAML → validated :class:`~fanpin_forms.model.FormSpec`.
+"""Form specs: YAML → validated :class:`~fanpin_forms.forms.model.FormSpec`.
 
 ``load_spec`` reports *every* problem of a file at once as ``file:line:column:
 message`` (unknown key with a did-you-mean, unknown type, duplicate key, reference
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field as dc_field, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import Code, Location, Problem, SpecError, did_you_mean
+from ..errors import Code, Location, Problem, SpecError, did_you_mean
 from .fieldtypes import FieldType
 from .model import (
     ADDRESS_PARTS, SIGN_MARKS, Block, Code as FormCode, CodeList, Field, FormSpec, Ref, Signer, Stage,

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import Code, FanpinError, RenderError, os_error_text
+from ..errors import Code, FanpinError, RenderError, os_error_text
 
 TMP_PREFIX = ".fanpin-"
 TMP_SUFFIX = ".tmp"

@@ -32,7 +32,7 @@ import stat
 import sys
 from pathlib import Path
 
-from .errors import Code, FanpinError
+from ..errors import Code, FanpinError
 
 SECRET_FILE_ENV = "FANPIN_FORMS_SECRET_FILE"
 HOME_ENV = "FANPIN_FORMS_HOME"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
-from .errors import Code, did_you_mean
+from ..errors import Code, did_you_mean
 from .model import ADDRESS_PARTS, CIRCLED, Code as FormCode, Field, FormSpec
 
 
@@ -38,7 +38,7 @@ class ParseContext:
     """What a type may need besides the cell: the form, the county, today."""
 
     form: FormSpec
-    county: Any = None  # fanpin_forms.county.County or None
+    county: Any = None  # fanpin_forms.forms.county.County or None
     today: dt.date | None = None
     types: dict[str, "FieldType"] | None = None  # the registry, for table columns
 
@@ -197,7 +197,8 @@ class IdNumberType(FieldType):
     sensitive = "id_number"
 
     def parse(self, raw, field, ctx):
-        from . import idcard, masking
+        from ..privacy import idcard
+        from ..privacy import masking
 
         if isinstance(raw, (int, float)) and not isinstance(raw, bool):
             shown = masking.mask_id(f"{raw:.0f}")
@@ -214,7 +215,7 @@ class PhoneType(FieldType):
     sensitive = "phone"
 
     def parse(self, raw, field, ctx):
-        from . import phone
+        from ..privacy import phone
 
         try:
             return phone.normalize_phone(as_text(raw))

@@ -5,7 +5,7 @@ YYYYMMDD, a 3-digit sequence number (odd = male, even = female) and a check
 character computed with ISO 7064 MOD 11-2.
 
 Privacy: every message built here carries the *masked* number only
-(:func:`fanpin_forms.masking.mask_id`), and the birth date is written with
+(:func:`fanpin_forms.privacy.masking.mask_id`), and the birth date is written with
 dashes so that no long digit run of the number appears in a message.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from fanpin_forms.errors import Code, FanpinError, Problem
-from fanpin_forms.masking import MaskPolicy, mask_id
+from fanpin_forms.privacy.masking import MaskPolicy, mask_id
 
 __all__ = [
     "EARLIEST_BIRTH",

@@ -25,7 +25,7 @@ same way, so that a household's own phone typed into the name column is found ev
 when it is written 一三五八……; health details are found through a list of terms
 (:data:`DEFAULT_HEALTH_TERMS`, which a county may extend on its ``County``).
 
-This module only finds; :mod:`fanpin_forms.masking` masks what it finds.
+This module only finds; :mod:`fanpin_forms.privacy.masking` masks what it finds.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ Either a complete :class:`SourceTable` comes back or a
 table.
 
 Nothing a file describes is allocated before it is checked against the caps in
-:mod:`fanpin_forms.limits`: the file size first, an xlsx's zip directory before it
+:mod:`fanpin_forms.util.limits`: the file size first, an xlsx's zip directory before it
 is unpacked, and sheets are streamed cell by cell, keeping only cells with content
 (a stray cell in column XFD or a row numbered 300,000,000 costs one cell, not the
 padding up to it). A CSV in UTF-16 with a byte-order mark (Excel's "Unicode text",
@@ -47,10 +47,10 @@ from pathlib import Path
 
 from openpyxl.utils import get_column_letter
 
-from fanpin_forms import limits
-from fanpin_forms.errors import Code, DataError, Location, Problem, did_you_mean
-from fanpin_forms.limits import human_bytes
-from fanpin_forms.zipguard import ZipLimitError, safe_zip
+from ..errors import Code, DataError, Location, Problem, did_you_mean
+from ..util import limits
+from ..util.limits import human_bytes
+from ..util.zipguard import ZipLimitError, safe_zip
 
 __all__ = ["SourceRow", "SourceTable", "read_table", "HEADER_SEARCH_ROWS"]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .app import App
+from ..app import App
 from .checks import findings_as_problems, run_checks
-from .errors import Problem
-from .model import FormSpec
+from ..errors import Problem
+from ..forms.model import FormSpec
 from .records import LoadResult, Record, load_records
 
 

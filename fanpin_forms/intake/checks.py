@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from .county import County
-from .errors import Code, Location, Problem
-from .model import FormSpec
+from ..forms.county import County
+from ..errors import Code, Location, Problem
+from ..forms.model import FormSpec
 from .records import Record
 
 
