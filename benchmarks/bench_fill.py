@@ -4,12 +4,13 @@ Run: ``.venv/bin/python benchmarks/bench_fill.py [--n 1000] [--quick]`` (takes a
 
 Data: N made-up households of Yueyang County (invented names, phones and ID numbers with
 valid GB 11643 check digits, all distinct), written to an .xlsx and read back through the
-real loader ``batch.load_and_check``; the benchmark stops if any row is rejected.
+real loader ``intake.load.load_and_check``; the benchmark stops if any row is rejected.
 
-1. Fill. Baseline: for each record build the product's context (``record_context``), then
-   a new docxtpl ``DocxTemplate(templates/annex2.docx)``, ``render(ctx, autoescape=True,
-   jinja_env=make_env())`` (one env, the product's sandboxed one), swap in the record's QR
-   code (``replace_media``, as ``naive_render`` does), ``save()``; one process. Product:
+1. Fill. Baseline (``naive.py``): for each record build the product's context
+   (``record_context``), then a new docxtpl ``DocxTemplate(templates/annex2.docx)``,
+   ``render(ctx, autoescape=True, jinja_env=make_env())`` (one env, the product's
+   sandboxed one), swap in the record's QR code (``replace_media``), ``save()``; one
+   process. Product:
    ``fill_batch`` as ``fanpin fill`` calls it (default workers = every core), building the
    template from the spec (checked equal to templates/annex2.docx) and the contexts inside
    the timing; median of 3 runs (one burst of other load would otherwise decide it); also
@@ -34,7 +35,6 @@ The last two lines are ``fill_speedup_vs_naive=<x>`` and ``pdf_speedup_vs_per_do
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import platform
@@ -45,7 +45,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -57,8 +56,8 @@ from fanpin_forms.office.libreoffice import docx_to_pdf, find_soffice
 from fanpin_forms.render.context import record_context, record_ident
 from fanpin_forms.render.fill import compile_for, fill_batch, make_env
 from fanpin_forms.render.pdfout import merged_pdf
-from fanpin_forms.render.qr import qr_png
 from fanpin_forms.render.template import build_template, document_xml
+from naive import naive_render, qr_placeholder
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "templates" / "annex2.docx"
@@ -113,15 +112,9 @@ def contexts_for(app: App, records) -> list[dict]:
 
 
 def naive_fill(app: App, records, out: Path) -> None:
-    from docxtpl import DocxTemplate
-
-    env = make_env()
-    placeholder = zipfile.ZipFile(TEMPLATE).read(compile_for(app.form(FORM), TEMPLATE).qr_media)
+    env, placeholder = make_env(), qr_placeholder(TEMPLATE)
     for i, ctx in enumerate(contexts_for(app, records)):
-        tpl = DocxTemplate(TEMPLATE)
-        tpl.render(ctx, jinja_env=env, autoescape=True)
-        tpl.replace_media(io.BytesIO(placeholder), io.BytesIO(qr_png(ctx["qr_payload"])))
-        tpl.save(out / f"{i:05d}.docx")
+        naive_render(TEMPLATE, ctx, out / f"{i:05d}.docx", placeholder=placeholder, env=env)
 
 
 def product_fill(app: App, records, out: Path, workers: int | None = None) -> list[Path]:

@@ -188,9 +188,9 @@ def test_a_county_may_extend_the_health_terms(app, tmp_path):
 
 def test_the_final_scan_reads_numbers_the_same_way(app, tmp_path, monkeypatch):
     """Second line of defence: with the check before layout switched off, the byte scan stops it."""
-    import fanpin_forms.cases.notices as notices
+    import fanpin_forms.cases.notices.select as select
 
-    monkeypatch.setattr(notices, "guard_rows", lambda *args, **kwargs: None)
+    monkeypatch.setattr(select, "guard_rows", lambda *args, **kwargs: None)
     rows = sensitive_rows()
     rows[VILLAGE_ROW]["组"] = "4306 2119 7609 0815 9X"
     result, out = notice(app, "village", rows, tmp_path)

@@ -153,9 +153,9 @@ def test_an_id_typed_into_the_group_column_stops_the_notice(app, tmp_path):
 
 def test_if_a_value_slipped_through_the_guard_would_stop_it(app, tmp_path, monkeypatch):
     """Defence in depth: without the check before layout, the ID typed into 组 is caught before writing."""
-    import fanpin_forms.cases.notices as notices
+    import fanpin_forms.cases.notices.select as select
 
-    monkeypatch.setattr(notices, "guard_rows", lambda *args, **kwargs: None)
+    monkeypatch.setattr(select, "guard_rows", lambda *args, **kwargs: None)
     rows = sensitive_rows()
     rows[3]["组"] = "二组" + rows[3]["身份证号码"]
     out = tmp_path / "out"

@@ -45,7 +45,7 @@ def reviewed(app, tmp_path_factory):
     review = folder / "review"
     out = folder / "records.jsonl"
     result = parse(app, [pdf, png], data=data, review_dir=review)
-    from fanpin_forms.readback.review import write_records
+    from fanpin_forms.readback.records_io import write_records
 
     write_records(out, result.records)
     return result, review, out, rows, changed
@@ -106,7 +106,8 @@ def test_corrections_are_applied_and_bad_ones_refused(app, reviewed, tmp_path, r
     # an .xlsx typed by hand, applied in place: a valid ID number is taken, a bad one refused
     sheet = write_xlsx(tmp_path / "typed.xlsx", [{"条目编号": ident, "更正值": rows[1]["身份证号码"][:-1] + "0"}])
     from fanpin_forms.errors import ReadBackError
-    from fanpin_forms.readback.review import apply_corrections, read_corrections, read_records
+    from fanpin_forms.readback.records_io import read_records
+    from fanpin_forms.readback.review import apply_corrections, read_corrections
 
     with pytest.raises(ReadBackError) as err:
         apply_corrections(app, read_records(fixed), read_corrections(sheet))

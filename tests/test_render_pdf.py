@@ -17,6 +17,7 @@ from fanpin_forms.office.libreoffice import docx_to_pdf, page_count
 from fanpin_forms.render.context import record_context, record_ident
 from fanpin_forms.util.atomic import write_atomic
 from fanpin_forms.render.fill import CompiledTemplate
+from fanpin_forms.render.merge import render_merged
 from fanpin_forms.render.qr import decode_payload
 from fanpin_forms.render.template import build_template
 
@@ -51,7 +52,7 @@ def batch(app, tmp_path_factory):
                 for n in (1, 2)][: 2 if form_id == "annex2" else 1]
         ctxs += [record_context(form, r, app.county, YEAR, record_ident(r), types=app.field_types) for r in records]
         path = tmp / f"{form_id}_batch.docx"
-        write_atomic(path, CompiledTemplate(build_template(form)).render_merged(ctxs))
+        write_atomic(path, render_merged(CompiledTemplate(build_template(form)), ctxs))
         merged[form_id] = path
         expected[form_id] = ctxs
     pdfs = dict(zip(merged, docx_to_pdf(list(merged.values()), tmp)))

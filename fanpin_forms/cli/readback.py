@@ -33,7 +33,7 @@ def parse_cmd(app: App, inputs: tuple[Path, ...], out: Path, review_dir: Path | 
     from ..util.atomic import check_writable
     from ..errors import Code, ReadBackError
     from ..readback.read import parse_inputs
-    from ..readback.review import write_records
+    from ..readback.records_io import write_records
 
     if out.suffix.lower() not in (".jsonl", ".json", ".ndjson"):
         raise ReadBackError.of(Code.RENDER_BAD_OUTPUT, path=str(out), expected=".jsonl")
@@ -78,7 +78,8 @@ def review() -> None:
 @pass_app
 def review_apply(app: App, corrections: Path, out: Path, records_in: Path | None) -> None:
     """应用更正表（列：条目编号、更正值），写出更正后的识别结果。有任何一行无效时不写出任何内容。"""
-    from ..readback.review import apply_corrections, read_corrections, read_records, write_records
+    from ..readback.records_io import read_records, write_records
+    from ..readback.review import apply_corrections, read_corrections
 
     source = records_in or out
     records = read_records(source)

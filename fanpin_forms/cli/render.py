@@ -261,6 +261,7 @@ def blank_cmd(app: App, form_id: str, copies: int, out: Path, start: int, year: 
     """打印空白表：每份有自己的流水号（二维码 S:<表单>-<日期>-<序号>），供手工填写。"""
     from ..render.context import record_context
     from ..util.atomic import ensure_dir, write_atomic
+    from ..render.merge import render_merged
     from ..render.pdfout import merged_pdf
 
     form = printable_form(app, form_id)
@@ -274,7 +275,7 @@ def blank_cmd(app: App, form_id: str, copies: int, out: Path, start: int, year: 
                 for n in range(start, start + copies)]
     ensure_dir(out.parent)
     if suffix == ".docx":
-        write_atomic(out, compiled.render_merged(contexts))
+        write_atomic(out, render_merged(compiled, contexts))
     else:
         click.echo("正在用 LibreOffice 生成 PDF……", err=True)
         merged_pdf(compiled, contexts, out, label=form.id)

@@ -25,19 +25,27 @@ same way, so that a household's own phone typed into the name column is found ev
 when it is written 一三五八……; health details are found through a list of terms
 (:data:`DEFAULT_HEALTH_TERMS`, which a county may extend on its ``County``).
 
+:func:`find_leaks` is the last check of files about to be written (a public notice):
+every part of every file, and every file name, searched for the sensitive values of
+a whole input (:func:`ledger_secrets`) and for private shapes.
+
 This module only finds; :mod:`fanpin_forms.privacy.masking` masks what it finds.
 """
 
 from __future__ import annotations
 
+import html
+import io
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 __all__ = [
     "DEFAULT_HEALTH_TERMS", "FRAGMENT_MIN", "Hit", "KIND_LABELS", "Run", "STRICT_MIN", "STRICT_TOTAL", "Secrets",
-    "compact", "find", "numeric_runs", "shape",
+    "TEXT_SECRET_MIN", "compact", "find", "find_leaks", "ledger_secrets", "numeric_runs", "owned_secrets", "shape",
 ]
 
 #: digits of a secret that, found together in a text, count as a piece of it
@@ -331,3 +339,78 @@ def _owned(run: Run, secrets: Secrets | None) -> tuple[str, int | None, float] |
         return None
     best = max(votes, key=votes.__getitem__)
     return best[0], best[1], votes[best] / len(pieces)
+
+
+# --- the sensitive values of a ledger, and the last check of output files --------------------
+
+#: free-text secrets shorter than this (e.g. 健康状况「良好」) are too common words to search for
+TEXT_SECRET_MIN = 3
+
+
+class _Field(Protocol):
+    key: str
+    sensitive: str | None
+
+
+class _Form(Protocol):
+    @property
+    def fields(self) -> Sequence[_Field]: ...
+
+
+class _Record(Protocol):
+    values: Mapping[str, object]
+    row: int | None
+
+
+def owned_secrets(records: Iterable[_Record], form: _Form) -> list[tuple[str, str, int | None]]:
+    """(kind, value, row) for every sensitive value of every record (fields marked ``sensitive``)."""
+    kinds = {f.key: f.sensitive for f in form.fields if f.sensitive}
+    out: list[tuple[str, str, int | None]] = []
+    for r in records:
+        for key, kind in kinds.items():
+            value = r.values.get(key)
+            if value not in (None, ""):
+                out.append((str(kind), str(value), r.row))
+    return out
+
+
+def ledger_secrets(records: Iterable[_Record], form: _Form) -> list[tuple[str, str]]:
+    """(kind, value) for every sensitive value of every record (ID, phone, bank account, health…)."""
+    return [(kind, value) for kind, value, _ in owned_secrets(records, form)]
+
+
+def _parts(name: str, blob: bytes) -> list[tuple[str, bytes]]:
+    if name.endswith(".docx"):
+        with zipfile.ZipFile(io.BytesIO(blob)) as z:
+            return [(f"{name} → {n}", z.read(n)) for n in z.namelist()]
+    return [(name, blob)]
+
+
+def _visible_text(blob: bytes) -> str:
+    """The text a reader sees in an XML or HTML part: tags dropped, entities read."""
+    return html.unescape(re.sub(r"<[^>]*>", " ", blob.decode("utf-8", "ignore")))
+
+
+def _is_text_part(where: str, blob: bytes) -> bool:
+    return where.startswith("文件名") or blob.lstrip()[:1] == b"<"
+
+
+def find_leaks(files: dict[str, bytes], secrets: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(where, kind) for each piece of private data found in ``files`` (name → bytes).
+
+    Looks for each sensitive value whole in every byte of every part (a DOCX is
+    opened: every zip entry is a part) and in the file names, and reads the text of
+    each XML/HTML part and each file name with this module's normalisation: private
+    shapes (ID, phone, bank account), and any piece of a sensitive value however it
+    is written."""
+    pairs = list(secrets)
+    index = Secrets((kind, value, None) for kind, value in pairs)
+    needles = [(kind, value.strip().encode("utf-8")) for kind, value in pairs
+               if kind not in ("health", "text") or len(value.strip()) >= TEXT_SECRET_MIN]
+    found: list[tuple[str, str]] = []
+    for name, blob in files.items():
+        for where, part in [(f"文件名 {name}", name.encode("utf-8")), *_parts(name, blob)]:
+            found.extend((where, kind) for kind, needle in needles if needle and needle in part)
+            if _is_text_part(where, part):
+                found.extend((where, hit.kind) for hit in find(_visible_text(part), secrets=index))
+    return list(dict.fromkeys(found))

@@ -20,17 +20,17 @@ engine and open files), then put together in the main process:
 
 Records come out in the input order of their first page.
 
-The worker processes are started with ``forkserver`` (Linux) or ``spawn``, never a
-plain fork (a parent that has used OpenCV or onnxruntime threads would hand its
-children locks nobody releases), and are kept for the next call. As with any
-``multiprocessing`` code, a script that calls :func:`parse_inputs` with more than one
-worker must do so under ``if __name__ == "__main__":``.
+The worker processes start as :mod:`fanpin_forms.util.parallel` decides (never a
+plain fork once this process has loaded OpenCV or onnxruntime: their thread-pool
+locks would never be released in the child), ignore Ctrl-C (the parent stops them),
+and are kept for the next call. As with any ``multiprocessing`` code, a script that
+calls :func:`parse_inputs` with more than one worker must do so under
+``if __name__ == "__main__":``.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
-import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +39,7 @@ from typing import Any
 
 from ..errors import Code, DataError, FanpinError, Problem, ReadBackError
 from ..privacy.masking import mask_value
+from ..util.parallel import pool_context, start_pool, stopped_on_failure, worker_state
 from .fields import same_value
 from .pages import FileFailure, close_all, collect_files, load_page, page_count
 from .scanpage import OCR_REVIEW_BELOW, PageReading, ReviewNote, StageReading, role_text
@@ -64,7 +65,8 @@ class ParseResult:
 
 # --- workers ---------------------------------------------------------------------------------
 
-_WORKER: dict[str, Any] = {}
+#: what a forkserver imports once for every read-back worker
+PRELOAD = ("fanpin_forms.readback.reader", "fanpin_forms.app")
 
 
 def _init_worker(county: str | None, threads: int | None, secret_file: str | None = None) -> None:
@@ -82,11 +84,11 @@ def _init_worker(county: str | None, threads: int | None, secret_file: str | Non
             pass
     from ..app import App
 
-    _WORKER["app"] = App(county)
+    worker_state()["app"] = App(county)
 
 
 def _work(jobs: list[tuple[str, str, int]], crops: bool) -> list[dict]:
-    app = _WORKER["app"]
+    app = worker_state()["app"]
     return [_read_one(app, Path(path), source, number, crops) for path, source, number in jobs]
 
 
@@ -97,17 +99,6 @@ def _read_one(app, path: Path, source: str, number: int, crops: bool) -> dict:
     if isinstance(page, FileFailure):
         return _failed(source, number, page.problem)
     return read_page(app, page, crops=crops)
-
-
-def _pool_context():
-    """forkserver (Linux) or spawn, never plain fork: a parent that has used OpenCV or
-    onnxruntime holds thread-pool locks that a forked child would wait on forever."""
-    methods = multiprocessing.get_all_start_methods()
-    if "forkserver" in methods:
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["fanpin_forms.readback.reader", "fanpin_forms.app"])
-        return ctx
-    return multiprocessing.get_context("spawn")
 
 
 _POOL: dict[str, Any] = {}
@@ -124,8 +115,7 @@ def _pool(county: str | None, workers: int) -> cf.ProcessPoolExecutor:
     if pool is not None and _POOL.get("key") == key and not getattr(pool, "_broken", False):
         return pool
     shutdown_workers()
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(), initializer=_init_worker,
-                                  initargs=(county, 1, secret_file))
+    pool = start_pool(workers, pool_context(PRELOAD), _init_worker, (county, 1, secret_file))
     if not _POOL.get("atexit"):
         import atexit
 
@@ -169,17 +159,18 @@ def _run(app, jobs: list[tuple[str, str, int]], workers: int, crops: bool,
     pool = _pool(getattr(app.county, "code", None), workers)
     futures = {pool.submit(_work, chunk, crops): k for k, chunk in enumerate(chunks)}
     try:
-        for fut in cf.as_completed(futures):
-            k = futures[fut]
-            try:
-                results[k] = fut.result()
-            except cf.process.BrokenProcessPool:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a worker bug: fail those pages, not the run
-                problem = Problem(Code.READ_PAGE_FAILED, {"why": f"{type(exc).__name__}: {exc}"[:300]})
-                results[k] = [_failed(s, n, problem) for _, s, n in chunks[k]]
-            if progress:
-                progress(len(chunks[k]))
+        with stopped_on_failure(pool, keep=True):
+            for fut in cf.as_completed(futures):
+                k = futures[fut]
+                try:
+                    results[k] = fut.result()
+                except cf.process.BrokenProcessPool:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - a worker bug: fail those pages, not the run
+                    problem = Problem(Code.READ_PAGE_FAILED, {"why": f"{type(exc).__name__}: {exc}"[:300]})
+                    results[k] = [_failed(s, n, problem) for _, s, n in chunks[k]]
+                if progress:
+                    progress(len(chunks[k]))
     except cf.process.BrokenProcessPool:
         for f in futures:
             f.cancel()
@@ -188,6 +179,10 @@ def _run(app, jobs: list[tuple[str, str, int]], workers: int, crops: bool,
         for k, chunk in enumerate(chunks):
             if results[k] is None:
                 results[k] = [_failed(s, n, problem) for _, s, n in chunk]
+    except BaseException:  # an interrupt: stopped_on_failure has terminated the workers
+        _POOL.pop("pool", None)
+        _POOL.pop("key", None)
+        raise
     return [r for chunk in results for r in (chunk or [])]
 
 

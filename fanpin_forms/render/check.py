@@ -30,7 +30,7 @@ from ..errors import Code, FanpinError, Problem, RenderError, did_you_mean
 from ..forms.model import FormSpec
 from . import names as N
 from .context import known_names, record_context
-from .fill import CompiledTemplate
+from .compiled import CompiledTemplate
 
 #: characters a text without ``max_length`` is given in the worst-case trial fill
 WORST_TEXT = 200

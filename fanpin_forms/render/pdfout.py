@@ -44,7 +44,8 @@ from typing import Any
 
 from ..errors import Code, Problem, RenderError
 from ..util.atomic import check_writable, private_dir, remove, stale_entries, sweep_private, write_atomic
-from .fill import CompiledTemplate
+from .compiled import CompiledTemplate
+from .merge import render_merged
 
 #: forms per merged DOCX below which one soffice call is used
 MERGE_CHUNK_MIN = 40
@@ -149,7 +150,7 @@ def merged_pdf(compiled: CompiledTemplate, contexts: Sequence[dict[str, Any]], o
 
     def convert(k: int, chunk: list) -> Path:
         doc = work / f"part{k:03d}.docx"
-        write_atomic(doc, compiled.render_merged(chunk))
+        write_atomic(doc, render_merged(compiled, chunk))
         pdf = docx_to_pdf([doc], work, timeout=60 + 0.5 * len(chunk))[0]
         doc.unlink()
         if page_count(pdf) != len(chunk):

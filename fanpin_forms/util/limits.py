@@ -87,7 +87,7 @@ SPEC_MAX_BYTES = _cap("SPEC_BYTES", 1 * MiB)
 #: nesting levels of mappings and lists in a spec: the DSL needs 6; deeper input would exhaust the stack
 YAML_MAX_DEPTH = _cap("YAML_DEPTH", 50)
 
-# --- filling templates (render/fill.py) --------------------------------------------------------
+# --- filling templates (render/compiled.py) ----------------------------------------------------
 
 #: seconds of template rendering per form: a real form renders in a few milliseconds
 RENDER_SECONDS_PER_FORM = _cap("RENDER_SECONDS", 2)
