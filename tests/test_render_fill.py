@@ -14,6 +14,7 @@ import pytest
 from fanpin_forms.errors import Code, FanpinError, RenderError
 import fanpin_forms.util.atomic as atomic_mod
 from fanpin_forms.render import fill as fill_mod
+from fanpin_forms.util import parallel
 from fanpin_forms.render.context import record_context, record_ident
 from fanpin_forms.render.fill import CompiledTemplate, fill_batch
 from fanpin_forms.render.merge import render_merged
@@ -139,6 +140,9 @@ def test_failure_mid_batch_leaves_no_partial_or_temporary_files(app, records, tm
                                                                 failure):
     monkeypatch.setattr(fill_mod, "POOL_THRESHOLD", 2)
     monkeypatch.setattr(fill_mod, "CHUNK", 1)
+    # the flaky writer below reaches the workers only through fork (forkserver children
+    # import afresh); the fill workers never touch OpenCV, so fork is safe here
+    monkeypatch.setattr(parallel, "fork_is_safe", lambda: True)
     calls = {"n": 0}
     real = atomic_mod._write_bytes
 
