@@ -37,7 +37,7 @@ def _cap(name: str, default: int) -> int:
     return int(raw) if raw.isdigit() and int(raw) > 0 else default
 
 
-# --- clerks' data files (tabular.py) -----------------------------------------------------
+# --- clerks' data files (intake/tabular/) -----------------------------------------------------
 
 #: bytes, a .csv/.json/.jsonl data file: it is read whole; 100 MiB is ~1 million CSV rows
 DATA_MAX_BYTES = _cap("DATA_BYTES", 100 * MiB)
