@@ -19,11 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-ECC_DPI = 50
-#: an ECC result further than this from the QR estimate (in mm) is not trusted
-MAX_ECC_DRIFT_MM = 8.0
-#: correlation of blank and scan below which the alignment is flagged
-LOW_ALIGNMENT = 0.35
+from .thresholds import ECC_DPI, LOW_ALIGNMENT, MAX_ECC_DRIFT_MM  # noqa: F401
 
 
 @dataclass

@@ -19,7 +19,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from ..forms.model import FormSpec, Ref, split_placeholders
-from ..render import names as N
+from .. import pagemark as N
 from .geometry import PageGeometry, Rect
 
 _WS = re.compile(r"[^\S\n]+")

@@ -17,14 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..forms.model import CIRCLED, FormSpec, Ref, split_placeholders
-from ..render.names import BOX_EMPTY, BOX_TICKED
+from ..pagemark import BOX_EMPTY, BOX_TICKED
 
 DATE_CHARS = ("年", "月", "日")
-#: room left of "年" for a handwritten year, in points (four digits ≈ 2 characters)
-YEAR_ROOM = 48.0
-#: how far a signature or seal may spread around its label, in points
-SIGN_ABOVE, SIGN_BELOW = 16.0, 14.0
-SEAL_RADIUS = 60.0
+from .thresholds import SEAL_RADIUS, SIGN_ABOVE, SIGN_BELOW, YEAR_ROOM  # noqa: F401
 
 
 @dataclass(frozen=True)

@@ -22,15 +22,7 @@ from .reference import Reference
 if TYPE_CHECKING:
     from .scanpage import PageReading
 
-#: padding around OCR'd lines, in points
-LINE_PAD = 3.0
-#: printed text (or writing) in a header blank, mm²: one thin character (一, 二) is ~1 mm²
-PRINTED_MIN = 0.4
-#: how much of a label next to a value is matched to find where the label is, in points
-LABEL_END = 36.0
-#: crops stop this far below the text line (points), above the blank's underline: "一"
-#: over its underline reads "二"
-BELOW_LINE = 0.5
+from .thresholds import BELOW_LINE, LABEL_END, LINE_PAD, PRINTED_MIN  # noqa: F401
 
 
 def read_header(ref: Reference, geo: PageGeometry, raster, ink: marks.PageInk, shifts: Shifts,

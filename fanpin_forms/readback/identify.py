@@ -1,12 +1,12 @@
 """Which form, which household, which page: from the QR code, else from printed text.
 
 Every printed page carries a QR code (top right) and the same facts as a small
-printed line (see :mod:`fanpin_forms.render.qr`). The QR also tells the page's
+printed line (see :mod:`fanpin_forms.pagemark`). The QR also tells the page's
 orientation, so a page scanned sideways or upside down is turned upright here.
 When the QR is unreadable the page is identified from its printed id line or its
 title (text layer first, then OCR) and flagged for review.
 
-The QR code's MAC says whether this installation printed it (:mod:`..render.qr`);
+The QR code's MAC says whether this installation printed it (:mod:`fanpin_forms.pagemark`);
 the printed line is read as well when that is cheap (the text layer, or one OCR'd
 line right under the code) so that a QR code pasted over another household's form
 is caught: see :func:`cross_check`.
@@ -22,7 +22,8 @@ import numpy as np
 from PIL import Image
 
 from ..errors import Code, ReadBackError
-from ..render.qr import AUTH_BAD, AUTH_LEGACY, AUTH_OK, Payload, inspect_payload, is_ours, parse_ident_text
+from ..pagemark import AUTH_BAD, AUTH_LEGACY, AUTH_OK, Payload, inspect_payload, is_ours, parse_ident_text
+from .thresholds import IDENT_OCR_HEIGHT, IDENT_SPAN_PT, PRINTED_ID_MIN_SCORE, STRIP_WIDTH, TOP_STRIP  # noqa: F401
 
 
 @dataclass
@@ -161,12 +162,6 @@ def loose_ident(text: str) -> tuple[str, str, int, int] | None:
     return m["kind"], m["value"], int(m["page"]), int(m["pages"])
 
 
-#: OCR score a printed id line needs before it may contradict the QR code
-PRINTED_ID_MIN_SCORE = 0.9
-#: height (px) the printed id line is enlarged to before OCR
-IDENT_OCR_HEIGHT = 48
-#: how far left of the blank's id line end the printed line may start (points)
-IDENT_SPAN_PT = 300.0
 
 
 def printed_ident_by_ocr(image: Image.Image, qr_corners, qr_rect, ident_rect, modules: int
@@ -265,10 +260,6 @@ def cross_check(identity: Identity, printed: tuple[str, str, int, int] | None) -
     return replace(identity, payload=payload, note="；".join(notes), trusted=not notes)
 
 
-#: share of the page height OCR'd when looking for the title and the id line
-TOP_STRIP = 0.18
-#: OCR works on the strip scaled to about this width (≈150 dpi for A4)
-STRIP_WIDTH = 1240
 
 
 def identify_by_ocr(image: Image.Image, titles: dict[str, str]) -> Identity | None:

@@ -22,11 +22,7 @@ from . import marks
 from .align import find_boxes, local_shift
 from .geometry import PageGeometry, Rect
 
-#: how far a region may sit from where the global alignment puts it (points), and
-#: the match score below which the global alignment is kept
-LOCAL_SEARCH, LOCAL_SEARCH_Y, LOCAL_MIN_SCORE = 8.0, 24.0, 0.45
-#: outline matches kept as weak candidates for boxes the strong matches leave out
-WEAK_BOX = 0.3
+from .thresholds import LOCAL_MIN_SCORE, LOCAL_SEARCH, LOCAL_SEARCH_Y, WEAK_BOX  # noqa: F401
 
 
 class Shifts:

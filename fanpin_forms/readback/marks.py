@@ -23,21 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: confidence below which a value goes to review
-REVIEW_BELOW = 0.6
-#: tick boxes: share of new ink in the box interior
-TICK_EMPTY, TICK_TICKED = 0.035, 0.09
-#: …and of the outside ring, above which heavy ink is a scribble, not a fill
-TICK_SCRIBBLE_INSIDE, TICK_SCRIBBLE_RING = 0.45, 0.18
-TICK_STRIKE_SIDE = 0.5
-#: signatures (dark ink), in mm²; and the extent a signature must reach, in mm
-SIGN_ABSENT, SIGN_PRESENT, SIGN_SPREAD = 2.0, 6.0, 4.0
-#: seals and thumbprints (red), in mm²
-RED_ABSENT, RED_PRESENT = 3.0, 15.0
-#: handwriting in a date line or a code blank, in mm²
-WRITTEN_MIN = 1.2
-#: specks smaller than this (mm²) are scanner noise, not ink
-SPECK = 0.12
+from .thresholds import (RED_ABSENT, RED_PRESENT, REVIEW_BELOW, SIGN_ABSENT, SIGN_PRESENT, SIGN_SPREAD, SPECK,  # noqa: F401
+                         TICK_EMPTY, TICK_SCRIBBLE_INSIDE, TICK_SCRIBBLE_RING, TICK_STRIKE_SIDE, TICK_TICKED,
+                         WRITTEN_MIN)
 
 
 Box = tuple[int, int, int, int]

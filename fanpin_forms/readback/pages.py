@@ -39,16 +39,10 @@ from PIL import Image, ImageOps
 from ..util import limits
 from ..errors import Code, Problem
 from ..util.limits import human_bytes
+from .thresholds import DEFAULT_DPI, MAX_DPI, MIN_DPI, MIN_TEXT_CHARS, SCAN_AREA  # noqa: F401
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 PDF_SUFFIXES = {".pdf"}
-#: a PDF page with at least this many characters of text is read from its text layer
-MIN_TEXT_CHARS = 40
-DEFAULT_DPI = 200
-#: scans are rendered at their own resolution, within these bounds
-MIN_DPI, MAX_DPI = 100, 300
-#: a picture covering this share of the page makes it a scan
-SCAN_AREA = 0.5
 #: Pillow warns above this and refuses twice this at open ("decompression bomb"); every frame
 #: is also checked against it before it is decoded (Pillow checks only the first, at open)
 Image.MAX_IMAGE_PIXELS = limits.IMAGE_MAX_PIXELS

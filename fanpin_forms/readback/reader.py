@@ -17,11 +17,9 @@ from .identify import (Identity, cross_check, identify_by_ocr, identify_by_text,
 from .pages import Page
 from .images import png
 from .scanpage import PageReading, ReviewNote, read_scan
+from .thresholds import (ID_LEGACY_CONFIDENCE, ID_OCR_CONFIDENCE, ID_TEXT_CONFIDENCE, ID_TITLE_CONFIDENCE,
+                         ID_UNVERIFIED_CONFIDENCE)
 
-#: confidence given to an identity read from the printed id line (text layer / OCR) or the title
-ID_TEXT_CONFIDENCE, ID_OCR_CONFIDENCE, ID_TITLE_CONFIDENCE = 0.9, 0.7, 0.3
-#: confidence given to a QR identity that is unauthenticated (old format) or contradicted / forged
-ID_LEGACY_CONFIDENCE, ID_UNVERIFIED_CONFIDENCE = 0.5, 0.2
 
 
 def titles(app) -> dict[str, str]:

@@ -29,11 +29,10 @@ import numpy as np
 from ..errors import Code, FanpinError, ReadBackError
 from ..forms.model import FormSpec
 from .geometry import PageGeometry, Rect, geometry_from_pdf
+from .thresholds import REF_DARK
 
 #: the ident printed on the reference blank (never on a real form)
 REFERENCE_IDENT = "S:reference"
-#: grey level below which a pixel of the blank counts as printed ink
-REF_DARK = 175
 
 
 def cache_dir() -> Path:

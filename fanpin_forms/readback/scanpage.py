@@ -30,13 +30,7 @@ from .identify import Identity
 from .images import png, to_gray
 from .locate import Shifts, locate_boxes, row_anchor
 from .reference import Reference
-
-#: OCR confidence under which a date, written code or header value is not taken
-OCR_REVIEW_BELOW = 0.8
-#: working resolutions: the blank is rendered at the scan's own, rounded to this step
-DPI_STEP, DPI_MIN, DPI_MAX = 25, 100, 300
-#: a signature is looked for from this far above its label to this far below it (points)
-SIGN_ABOVE, SIGN_BELOW = 10.0, 14.0
+from .thresholds import DPI_MAX, DPI_MIN, DPI_STEP, OCR_REVIEW_BELOW, SIGN_BELOW, SIGN_INK_ABOVE
 
 
 
@@ -244,7 +238,7 @@ def _sign_areas(geo: PageGeometry, raster) -> list[tuple[object, tuple[int, int,
     out = []
     for s in geo.signs:
         x0, x1 = s.area.x0, s.area.x1
-        top, bottom = s.label.top - SIGN_ABOVE, s.label.bottom + SIGN_BELOW
+        top, bottom = s.label.top - SIGN_INK_ABOVE, s.label.bottom + SIGN_BELOW
         for text, r in geo.lines:
             if r.x1 < x0 or r.x0 > x1 or abs(r.top - s.label.top) < 3:
                 continue

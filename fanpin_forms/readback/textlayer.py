@@ -21,7 +21,7 @@ import re
 
 from ..errors import Code
 from ..forms.model import CIRCLED, FormSpec
-from ..render.names import BOX_EMPTY, BOX_TICKED
+from ..pagemark import BOX_EMPTY, BOX_TICKED
 from .dates import parse_date
 from .geometry import pair_boxes, _stages_in_order
 from .scanpage import PageReading, ReviewNote, StageReading, role_text

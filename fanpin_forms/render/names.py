@@ -1,5 +1,7 @@
 """Names of the values a template may show (the Jinja context), shared by the
-template builder, the context builder and ``fanpin templates check``.
+template builder, the context builder and ``fanpin templates check``. The glyphs and
+the names read-back also needs (``f_``/``v_`` slots, ``ident_text``, the QR picture's
+alt text) are defined in :mod:`fanpin_forms.pagemark` and re-exported here.
 
 Every tag in a template is one plain ``{{ name }}``:
 
@@ -21,35 +23,10 @@ Every tag in a template is one plain ``{{ name }}``:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from ..forms.model import Block, Field, FormSpec, Ref, split_placeholders
-
-#: Printed tick boxes. Both from DejaVu Sans so they have the same box geometry,
-#: which the scan reader relies on.
-BOX_EMPTY = "☐"
-BOX_TICKED = "☑"
-BOX_FONT = "DejaVu Sans"
-
-#: alt text (``descr``) of the QR placeholder picture in every template
-QR_DESCR = "fanpin-qr"
-
-IDENT_VAR = "ident_text"
-SPECIAL_VARS = (IDENT_VAR,)
-
-
-def ref_base(names: tuple[str, ...]) -> str:
-    return "__and__".join(n.replace(".", "__") for n in names)
-
-
-def blank_var(names: tuple[str, ...], width: int | None, default_width: int | None) -> str:
-    """The padded variable of a blank (``f_…``), or the plain one (``v_…``) without width."""
-    base = ref_base(names)
-    if width is None:
-        return "v_" + base
-    if width == default_width:
-        return "f_" + base
-    return f"f_{base}__w{width}"
+from ..forms.model import Field, FormSpec
+# the names read-back needs too live in the printed-page protocol; render uses them from here
+from ..pagemark import (BOX_EMPTY, BOX_FONT, BOX_TICKED, IDENT_VAR, QR_DESCR, SPECIAL_VARS,  # noqa: F401
+                        blank_var, default_widths, printed_texts, ref_base, refs, stages_of)
 
 
 def tick_var(field_key: str, no: int) -> str:
@@ -67,53 +44,6 @@ def table_var(field_key: str) -> str:
 
 def column_var(col_key: str) -> str:
     return "c_" + col_key
-
-
-def printed_texts(form: FormSpec) -> Iterator[str]:
-    """Every printed text that may hold blanks, in page order."""
-    for block in form.layout:
-        if block.kind == "text":
-            yield block.value
-        elif block.kind in ("stages", "signature"):
-            for stage in stages_of(form, block):
-                yield stage.text
-                for signer in stage.signers:
-                    yield signer.printed
-    for note in form.notes:
-        if isinstance(note, tuple) and note[0] == "codes":
-            cl = form.code_lists.get(note[1])
-            for code in cl.codes if cl else ():
-                yield code.text or code.name
-        elif isinstance(note, str):
-            yield note
-
-
-def stages_of(form: FormSpec, block: Block):
-    if block.kind == "signature":
-        keys = [block.value] if isinstance(block.value, str) else list(block.value)
-    elif block.value == "all":
-        return list(form.stages)
-    else:
-        keys = list(block.value)
-    return [s for s in (form.stage(k) for k in keys) if s is not None]
-
-
-def refs(form: FormSpec) -> list[Ref]:
-    out: list[Ref] = []
-    for text in printed_texts(form):
-        for piece in split_placeholders(text or ""):
-            if isinstance(piece, Ref):
-                out.append(piece)
-    return out
-
-
-def default_widths(form: FormSpec) -> dict[tuple[str, ...], int]:
-    """The first width each blank's names are printed with (it gets the plain ``f_`` name)."""
-    widths: dict[tuple[str, ...], int] = {}
-    for ref in refs(form):
-        if ref.width is not None:
-            widths.setdefault(ref.names, ref.width)
-    return widths
 
 
 def choice_fields(form: FormSpec, names: tuple[str, ...]) -> list[Field]:
