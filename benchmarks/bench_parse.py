@@ -80,10 +80,10 @@ def forms_for(app: App, n: int, seed: int, *, blank_share: float = 0.5) -> list[
 
 
 def parse(app: App, inputs: list[Path], workers: int):
-    from fanpin_forms.readback.read import parse_inputs
+    from fanpin_forms.readback.run import parse_inputs
 
     t = time.perf_counter()
-    result = parse_inputs(app, inputs, data=None, review_dir=None, workers=workers, progress=None)
+    result = parse_inputs(app.read_setup(), inputs, data=None, review_dir=None, workers=workers, progress=None)
     return time.perf_counter() - t, result
 
 

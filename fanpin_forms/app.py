@@ -161,6 +161,32 @@ class App:
     def plugins(self) -> list[PluginInfo]:
         return list(self.plugin_infos.values())
 
+    def read_setup(self):
+        """What reading returned paper needs (:class:`~fanpin_forms.readback.setup.ReadSetup`),
+        made once: read-back gets the county, types, forms and the printing functions
+        from here, never this object."""
+        setup = self.__dict__.get("_read_setup")
+        if setup is None:
+            import functools
+
+            from .intake.load import load_and_check
+            from .readback.setup import Printer, ReadSetup
+            from .render.context import record_context
+            from .render.fill import compile_for
+            from .render.pdfout import merged_pdf
+
+            setup = self.__dict__["_read_setup"] = ReadSetup(
+                county=self.county, field_types=self.field_types, forms=self.forms,
+                printer=Printer(compile=compile_for, context=record_context, to_pdf=merged_pdf),
+                load_records=functools.partial(load_and_check, self),
+                rebuild=functools.partial(read_setup_for, getattr(self.county, "code", None)))
+        return setup
+
+
+def read_setup_for(county: str | None):
+    """The read setup of a fresh :class:`App` for ``county`` (how a read-back worker process makes its own)."""
+    return App(county).read_setup()
+
 
 def _display(path: Path) -> str:
     """A spec path as short as it can be while still findable: relative to cwd if under it."""

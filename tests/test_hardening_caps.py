@@ -20,7 +20,7 @@ from fanpin_forms.util import limits
 from fanpin_forms.cli import cli
 from fanpin_forms.errors import Code, DataError, Location, Problem
 from fanpin_forms.util.limits import human_bytes
-from fanpin_forms.readback.pages import FileFailure, Page, load_page, page_count
+from fanpin_forms.readback.inputs import FileFailure, Page, load_page, page_count
 from fanpin_forms.intake.tabular import read_table
 
 from .conftest import household

@@ -21,7 +21,8 @@ from PIL import Image
 
 from fanpin_forms.cli import cli
 from fanpin_forms.errors import Code, FanpinError
-from fanpin_forms.readback import read
+from fanpin_forms.readback import run as read
+from fanpin_forms.readback.assemble import assemble
 from fanpin_forms.render.qr import encode_payload, qr_matrix, qr_png
 from fanpin_forms.util.secret import installation_key, secret_path
 
@@ -67,7 +68,7 @@ def filled(app, tmp_path_factory, key_a) -> dict[str, Path]:
 
 
 def parse(app, *inputs):
-    return read.parse_inputs(app, [Path(p) for p in inputs], workers=1)
+    return read.parse_inputs(app.read_setup(), [Path(p) for p in inputs], workers=1)
 
 
 def _identity_items(rec: dict) -> list[dict]:
@@ -128,7 +129,7 @@ def _scan_with_qr(app, pdf: Path, payload: str, out: Path, dpi: int = 200) -> Pa
     from fanpin_forms.readback.reference import reference_for
 
     page = scansim.rasterise(pdf, 1, dpi).convert("RGB")
-    geo = reference_for(app, app.form("annex2")).geometry(1)
+    geo = reference_for(app.read_setup(), app.form("annex2")).geometry(1)
     f = dpi / 72.0
     box = tuple(round(v * f) for v in (geo.qr.x0, geo.qr.top, geo.qr.x1, geo.qr.bottom))
     modules = len(qr_matrix(payload).matrix) + 4
@@ -253,14 +254,14 @@ def test_signed_scan_wins_over_the_unsigned_pdf(app, filled, signed_scan, order)
 
 
 def test_two_signed_copies_that_disagree_go_to_review(app, signed_scan, tmp_path):
-    from fanpin_forms.readback.reader import read_page
-    from fanpin_forms.readback.pages import load_page
+    from fanpin_forms.readback.page import read_page
+    from fanpin_forms.readback.inputs import load_page
 
-    first = read_page(app, load_page(signed_scan, 1, source="a.pdf"))
-    second = read_page(app, load_page(signed_scan, 1, source="b.pdf"))
-    st = next(iter(second["reading"].stages.values()))
+    first = read_page(app.read_setup(), load_page(signed_scan, 1, source="a.pdf"))
+    second = read_page(app.read_setup(), load_page(signed_scan, 1, source="b.pdf"))
+    st = next(iter(second.reading.stages.values()))
     st.date = None if st.date else "2022-06-03"  # the second copy says something else
-    result = read.assemble(app, [first, second])
+    result = assemble(app.read_setup(), [first, second])
     [rec] = result.records
     [item] = [it for it in rec["needs_review"] if it["item"] == "duplicate"]
     assert "读出的不一致" in item["why"] and "日期" in item["why"] and item["confidence"] < 0.5

@@ -183,10 +183,10 @@ def save_pdf(images: list[Image.Image], path: Path, dpi: int = 200) -> Path:
 
 
 def parse(app, paths, **kw):
-    from fanpin_forms.readback.read import parse_inputs
+    from fanpin_forms.readback.run import parse_inputs
 
     kw.setdefault("workers", 1)
-    return parse_inputs(app, [Path(p) for p in paths], **kw)
+    return parse_inputs(app.read_setup(), [Path(p) for p in paths], **kw)
 
 
 def only_record(result) -> dict:

@@ -110,7 +110,7 @@ def test_corrections_are_applied_and_bad_ones_refused(app, reviewed, tmp_path, r
     from fanpin_forms.readback.review import apply_corrections, read_corrections
 
     with pytest.raises(ReadBackError) as err:
-        apply_corrections(app, read_records(fixed), read_corrections(sheet))
+        apply_corrections(app.read_setup(), read_records(fixed), read_corrections(sheet))
     assert "校验位" in str(err.value) and rows[1]["身份证号码"][:-1] not in str(err.value)  # masked
     sheet = write_xlsx(tmp_path / "typed.xlsx", [{"条目编号": ident, "更正值": rows[1]["身份证号码"]}])
     res = runner.invoke(cli, ["review", "apply", str(sheet), "-o", str(fixed)], obj=app)

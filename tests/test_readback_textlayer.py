@@ -25,7 +25,7 @@ def printed(app, tmp_path_factory):
 
 
 def test_text_layer_values_are_exact_and_nothing_is_rendered(app, printed, monkeypatch):
-    from fanpin_forms.readback import pages
+    from fanpin_forms.readback import inputs as pages
 
     def no_render(self):
         raise AssertionError(f"{self.where} was rendered")

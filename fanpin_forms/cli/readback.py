@@ -1,6 +1,6 @@
 """Commands that read returned paper: ``fanpin parse`` and ``fanpin review apply``.
 
-The lead attaches them with ``cli.add_command(...)``; see :data:`COMMANDS`.
+The root group attaches them with ``cli.add_command(...)``; see :data:`COMMANDS`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def parse_cmd(app: App, inputs: tuple[Path, ...], out: Path, review_dir: Path | 
     有文件或页面读取失败时退出码为 1；只是有内容需要人工复核时退出码为 0。"""
     from ..util.atomic import check_writable
     from ..errors import Code, ReadBackError
-    from ..readback.read import parse_inputs
+    from ..readback.run import parse_inputs
     from ..readback.records_io import write_records
 
     if out.suffix.lower() not in (".jsonl", ".json", ".ndjson"):
@@ -45,7 +45,7 @@ def parse_cmd(app: App, inputs: tuple[Path, ...], out: Path, review_dir: Path | 
     if review_dir is not None:
         check_writable(review_dir, error=ReadBackError)
     with progress("正在读取") as (on_start, update):
-        result = parse_inputs(app, list(inputs), data=data, review_dir=review_dir, workers=workers,
+        result = parse_inputs(app.read_setup(), list(inputs), data=data, review_dir=review_dir, workers=workers,
                               progress=update, sheet=sheet, on_start=on_start)
     write_records(out, result.records)
     echo_problems(result.failures)
@@ -84,13 +84,13 @@ def review_apply(app: App, corrections: Path, out: Path, records_in: Path | None
     source = records_in or out
     records = read_records(source)
     rows = read_corrections(corrections)
-    records, n = apply_corrections(app, records, rows, label=corrections.name)
+    records, n = apply_corrections(app.read_setup(), records, rows, label=corrections.name)
     write_records(out, records)
     left = sum(len(r.get("needs_review", [])) for r in records)
     click.echo(f"已应用 {n} 条更正，写入 {out}；还有 {left} 项待复核。")
 
 
-#: what the lead attaches to the root group
+#: what the root group attaches
 COMMANDS = (parse_cmd, review)
 
 __all__ = ["COMMANDS", "parse_cmd", "review"]

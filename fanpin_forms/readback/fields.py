@@ -169,11 +169,10 @@ class HeaderLayout:
                     out[slot.key] = (_clean(sm.group(1)), score(sm.start(1), sm.end(1)) * 0.9)
         return out
 
-    def expected(self, record, county, types, year: int | None) -> dict[str, str]:
-        """What was printed in each blank for ``record`` (as the fill command prints it)."""
-        from ..render.context import record_context
-
-        ctx = record_context(self.form, record, county, year, "S:expected", types=types)
+    def expected(self, record, county, types, year: int | None, context) -> dict[str, str]:
+        """What was printed in each blank for ``record``: ``context`` is the fill command's
+        template context function (:attr:`.setup.Printer.context`)."""
+        ctx = context(self.form, record, county, year, "S:expected", types=types)
         return {s.key: _clean(norm(str(ctx.get(s.var, "")))) for s in self.slots}
 
 

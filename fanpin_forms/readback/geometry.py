@@ -252,3 +252,8 @@ def geometry_from_pdf(pdf: Path, form: FormSpec, county_values: dict[str, str] |
 
     with pdfplumber.open(str(pdf)) as doc:
         return page_geometry(doc.pages[page_number - 1], form, county_values)
+
+
+def role_text(role: str, county_values: dict[str, str]) -> str:
+    """A signer's role as printed ("{county.short_name:4}县…" → "岳阳县…")."""
+    return _fill_county(role, county_values) if "{" in role else role

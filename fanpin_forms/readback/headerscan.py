@@ -9,8 +9,6 @@ labels with the header patterns (:mod:`.fields`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from . import marks, ocr
 from .align import local_shift
 from .fields import _clean
@@ -18,21 +16,19 @@ from .geometry import PageGeometry, Rect
 from .images import png
 from .locate import Shifts
 from .reference import Reference
-
-if TYPE_CHECKING:
-    from .scanpage import PageReading
+from .results import HeaderReading
 
 from .thresholds import BELOW_LINE, LABEL_END, LINE_PAD, PRINTED_MIN  # noqa: F401
 
 
 def read_header(ref: Reference, geo: PageGeometry, raster, ink: marks.PageInk, shifts: Shifts,
-                out: PageReading, crops: bool) -> None:
+                crops: bool) -> HeaderReading:
     """Header values. Each value is OCR'd alone, in the room between its labels; a line
     where a value runs into a label (a long name pushed the labels along) is OCR'd whole
     and split by the labels instead."""
     header = ref.header
     if not header.slots or not header.line_rects:
-        return
+        return HeaderReading()
     regions = ref.slot_regions
     left = min(r.x0 for _, r in geo.lines) - 4
     right = max(r.x1 for _, r in geo.lines) + 4
@@ -83,8 +79,7 @@ def read_header(ref: Reference, geo: PageGeometry, raster, ink: marks.PageInk, s
             li = spans.get(key, -1)
             if value and li in whole_lines:
                 values[key] = (value, round(conf, 3), line_idx.get(li, -1))
-    out.fields = values
-    out.line_crops = crops_of
+    return HeaderReading(values, crops_of)
 
 
 def _place_slots(raster, ink: marks.PageInk, rect: Rect, regions, left: float, right: float, shift

@@ -1,7 +1,7 @@
 """The blank form a scan is compared with: one per (form id, version), made once.
 
 The blank is printed through the product's own path (the spec's template, a blank
-context, LibreOffice → PDF) and cached under ``$XDG_CACHE_HOME/fanpin_forms/``
+context, LibreOffice → PDF; handed in as :class:`~.setup.Printer`) and cached under ``$XDG_CACHE_HOME/fanpin_forms/``
 (``~/.cache/fanpin_forms/``), keyed by form id, version and a hash of the template
 and the printed county values, so a changed spec or county plugin makes a new one.
 Several processes may need the same blank at once: a lock file makes the first
@@ -29,6 +29,7 @@ import numpy as np
 from ..errors import Code, FanpinError, ReadBackError
 from ..forms.model import FormSpec
 from .geometry import PageGeometry, Rect, geometry_from_pdf
+from .setup import ReadSetup
 from .thresholds import REF_DARK
 
 #: the ident printed on the reference blank (never on a real form)
@@ -60,17 +61,14 @@ def reference_year(county) -> int | None:
     return years[-1] if years else None
 
 
-def reference_pdf(app, form: FormSpec) -> Path:
-    """The blank PDF of ``form`` (built with LibreOffice on first use, then cached)."""
-    from ..render.context import record_context
-    from ..render.fill import compile_for
-    from ..render.pdfout import merged_pdf
-
-    county = app.county
+def reference_pdf(setup: ReadSetup, form: FormSpec) -> Path:
+    """The blank PDF of ``form`` (printed through ``setup.printer`` on first use, then cached)."""
+    printer = setup.printer
+    county = setup.county
     year = reference_year(county)
     try:
-        compiled = compile_for(form, None)
-        ctx = record_context(form, None, county, year, REFERENCE_IDENT, types=app.field_types)
+        compiled = printer.compile(form, None)
+        ctx = printer.context(form, None, county, year, REFERENCE_IDENT, types=setup.field_types)
     except FanpinError as exc:
         raise ReadBackError.of(Code.READ_REFERENCE_FAILED, form=form.id, why=exc.problems[0].message) from None
     digest = hashlib.sha1(compiled.data)
@@ -85,7 +83,7 @@ def reference_pdf(app, form: FormSpec) -> Path:
         if path.is_file() and path.stat().st_size > 0:
             return path
         try:
-            merged_pdf(compiled, [ctx], path, workers=1, label=form.id)
+            printer.to_pdf(compiled, [ctx], path, workers=1, label=form.id)
         except FanpinError as exc:
             raise ReadBackError.of(Code.READ_REFERENCE_FAILED, form=form.id,
                                    why="；".join(p.message for p in exc.problems[:2])) from None
@@ -267,28 +265,23 @@ def _drawn_square(gray: np.ndarray, box: tuple[int, int, int, int]) -> tuple[int
     return x0 + int(xs.min()), y0 + int(ys.min()), x0 + int(xs.max()) + 1, y0 + int(ys.max()) + 1
 
 
-_REFERENCES: dict[tuple[str, str, int], Reference] = {}
-_HEADERS: dict[tuple[str, str, int], object] = {}
-
-
-def header_layout(app, form: FormSpec):
+def header_layout(setup: ReadSetup, form: FormSpec):
     """The header patterns of ``form`` alone: enough to read a text layer, no blank
     needed (so text-layer PDFs are read even where LibreOffice is not installed)."""
     from .fields import HeaderLayout
 
-    key = (form.id, form.version, id(app))
-    layout = _HEADERS.get(key)
+    key = ("header", form.id, form.version)
+    layout = setup.cache.get(key)
     if layout is None:
-        layout = _HEADERS[key] = HeaderLayout(form, None, app.county.placeholders(reference_year(app.county)))
+        layout = setup.cache[key] = HeaderLayout(form, None, setup.county.placeholders(reference_year(setup.county)))
     return layout
 
 
-def reference_for(app, form: FormSpec) -> Reference:
-    """The (per process memoised) reference of ``form``."""
-    key = (form.id, form.version, id(app))
-    ref = _REFERENCES.get(key)
+def reference_for(setup: ReadSetup, form: FormSpec) -> Reference:
+    """The reference of ``form`` (memoised on ``setup``)."""
+    key = ("reference", form.id, form.version)
+    ref = setup.cache.get(key)
     if ref is None:
-        pdf = reference_pdf(app, form)
-        ref = Reference(form, pdf, app.county.placeholders(reference_year(app.county)))
-        _REFERENCES[key] = ref
+        pdf = reference_pdf(setup, form)
+        ref = setup.cache[key] = Reference(form, pdf, setup.county.placeholders(reference_year(setup.county)))
     return ref

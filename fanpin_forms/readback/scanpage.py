@@ -10,59 +10,28 @@ Order of work, cheapest first, and only what the layout asks for:
    box of it is ticked, and the header lines that carry values — each with the
    recogniser alone (one text line, no detection).
 
-Returns plain data (:class:`PageReading`), so a worker process can send it back.
+Returns plain data (:class:`~.results.PageReading`), so a worker process can send it back.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import Code
 from ..forms.model import FormSpec
+from ..pagemark import qr_modules
 from . import marks, ocr
-from .align import Alignment, align, from_points, qr_symbol_corners, warp
+from .align import align, from_points, qr_symbol_corners, warp
 from .dates import parse_date, parse_codes
-from .geometry import PageGeometry, Rect
+from .geometry import PageGeometry, Rect, role_text
 from .headerscan import read_header
 from .identify import Identity
 from .images import png, to_gray
 from .locate import Shifts, locate_boxes, row_anchor
 from .reference import Reference
+from .results import PageReading, ReviewItem, ReviewKind, SignerReading, StageReading
 from .thresholds import DPI_MAX, DPI_MIN, DPI_STEP, OCR_REVIEW_BELOW, SIGN_BELOW, SIGN_INK_ABOVE
 
-
-
-@dataclass
-class ReviewNote:
-    stage: str | None
-    item: str
-    why: str
-    value: object
-    confidence: float
-    crop: bytes | None = None  # PNG
-
-
-@dataclass
-class StageReading:
-    signers: list[dict] = field(default_factory=list)
-    date: str | None = None
-    date_confidence: float = 1.0
-    codes: dict[str, list[int]] = field(default_factory=dict)
-    codes_confidence: float = 1.0
-
-
-@dataclass
-class PageReading:
-    stages: dict[str, StageReading] = field(default_factory=dict)
-    codes: dict[str, list[int]] = field(default_factory=dict)  # boxes outside stages
-    codes_confidence: float = 1.0
-    fields: dict[str, tuple[str, float, int]] = field(default_factory=dict)  # key → (value, confidence, line)
-    line_crops: list[bytes | None] = field(default_factory=list)
-    review: list[ReviewNote] = field(default_factory=list)
-    alignment: float = 1.0
-    flagged: str = ""
 
 
 def working_dpi(dpi: float) -> int:
@@ -99,16 +68,15 @@ def read_scan(ref: Reference, identity: Identity, upright_rgb: np.ndarray, nomin
     if text_fields is not None:
         out.fields = {k: (v, c, -1) for k, (v, c) in text_fields.items()}
     elif page_no == 1:  # the header is printed on the first page
-        read_header(ref, geo, raster, ink, shifts, out, crops)
+        header = read_header(ref, geo, raster, ink, shifts, crops)
+        out.fields, out.line_crops = header.fields, header.line_crops
     return out
 
 
 def _modules(identity: Identity) -> int:
     if identity.payload is None or not identity.qr_corners:
         return 0
-    from ..render.qr import qr_matrix
-
-    return len(qr_matrix(identity.payload.encode()).matrix)
+    return qr_modules(identity.payload.encode())
 
 
 def _scale_and_start(geo: PageGeometry, identity: Identity, shape, nominal_dpi: float, modules: int):
@@ -191,7 +159,7 @@ def _read_boxes(form: FormSpec, geo: PageGeometry, raster, ink: marks.PageInk, s
             if crops:
                 rect = _union([raster.px(b.rect) for _, b, _, _ in items], pad=int(raster.scale * 6))
                 crop = png(ink.image(rect, items[0][3]))
-            out.review.append(ReviewNote(stage_key, f"codes:{field_key}", "；".join(whys), sorted(chosen),
+            out.review.append(ReviewItem(stage_key, ReviewKind.CODES, field_key, "；".join(whys), sorted(chosen),
                                          round(min(t.confidence for _, t in doubtful), 3), crop))
 
 
@@ -223,7 +191,7 @@ def _written_codes(form: FormSpec, stage_key, field_key, raster, ink: marks.Page
     conf = round(line.score * (1.0 if understood else 0.5), 3)
     if conf < OCR_REVIEW_BELOW or not codes:
         label = f.label if f else field_key
-        out.review.append(ReviewNote(stage_key, f"codes:{field_key}",
+        out.review.append(ReviewItem(stage_key, ReviewKind.CODES, field_key,
                                      Code.READ_CODES_WRITTEN.format(label=label, text=line.text),
                                      codes, conf, png(img) if crops else None))
         return [], conf
@@ -267,25 +235,18 @@ def _read_signers(form: FormSpec, geo: PageGeometry, raster, ink: marks.PageInk,
     for s, area, red_area in _sign_areas(geo, raster):
         shift = shifts.of(s.label)
         reading = marks.sign(ink, area, s.marks, exclude=dates + boxes, shift=shift, red_area=red_area)
-        entry = {"role": _role(form, s, county_values), "marks": list(s.marks), "present": reading.present, "seal": reading.seal,
-                 "thumbprint": reading.thumbprint, "confidence": min(reading.confidence, cap)}
+        entry = SignerReading(_role(form, s, county_values), list(s.marks), reading.present, reading.seal,
+                              reading.thumbprint, min(reading.confidence, cap))
         st = _stage(out, s.stage)
         st.signers.append(entry)
-        if entry["confidence"] < marks.REVIEW_BELOW:
+        if entry.confidence < marks.REVIEW_BELOW:
             mark = "、".join(s.marks)
             amount = reading.red_mm2 if ("盖章" in s.marks and not reading.ink_mm2) else reading.ink_mm2
-            out.review.append(ReviewNote(s.stage, f"signature:{len(st.signers) - 1}",
-                                         Code.READ_SIGN_UNCERTAIN.format(role=entry["role"], mark=mark,
+            out.review.append(ReviewItem(s.stage, ReviewKind.SIGNATURE, str(len(st.signers) - 1),
+                                         Code.READ_SIGN_UNCERTAIN.format(role=entry.role, mark=mark,
                                                                          amount=f"{amount:.1f}"),
-                                         reading.present, entry["confidence"],
+                                         reading.present, entry.confidence,
                                          png(ink.image(_union([area, red_area]), shift)) if crops else None))
-
-
-def role_text(role: str, county_values: dict[str, str]) -> str:
-    """A signer's role as printed ("{county.short_name:4}县…" → "岳阳县…")."""
-    from .geometry import _fill_county
-
-    return _fill_county(role, county_values) if "{" in role else role
 
 
 def _role(form: FormSpec, s, county_values: dict[str, str]) -> str:
@@ -314,7 +275,8 @@ def _read_dates(form: FormSpec, geo: PageGeometry, raster, ink: marks.PageInk, s
         why = (Code.READ_DATE_INVALID.format(text=line.text, why=reading.invalid) if reading.invalid
                else Code.READ_DATE_UNCERTAIN.format(text=line.text))
         guess = reading.value.isoformat() if reading.value is not None else (line.text or None)
-        out.review.append(ReviewNote(d.stage, "date", why, guess, reading.confidence, png(img) if crops else None))
+        out.review.append(ReviewItem(d.stage, ReviewKind.DATE, None, why, guess, reading.confidence,
+                                     png(img) if crops else None))
 
 
 def _date_image(ink: marks.PageInk, raster, d, shift, geo: PageGeometry, shifts: Shifts) -> np.ndarray:
@@ -344,4 +306,4 @@ def _date_image(ink: marks.PageInk, raster, d, shift, geo: PageGeometry, shifts:
     return img
 
 
-__all__ = ["Alignment", "PageReading", "ReviewNote", "StageReading", "read_scan"]
+__all__ = ["read_scan", "role_text", "working_dpi"]

@@ -23,8 +23,8 @@ from ..errors import Code
 from ..forms.model import CIRCLED, FormSpec
 from ..pagemark import BOX_EMPTY, BOX_TICKED
 from .dates import parse_date
-from .geometry import pair_boxes, _stages_in_order
-from .scanpage import PageReading, ReviewNote, StageReading, role_text
+from .geometry import _stages_in_order, pair_boxes, role_text
+from .results import PageReading, ReviewItem, ReviewKind, SignerReading, StageReading
 
 _DATE_LINE = re.compile(r"([0-9０-９]{0,4})\s*年\s*([0-9０-９]{0,2})\s*月\s*([0-9０-９]{0,2})\s*日")
 
@@ -43,9 +43,7 @@ def read_text_page(form: FormSpec, text: str, header, county_values: dict | None
     for stage in stages:
         st = out.stages.setdefault(stage.key, StageReading())
         for signer in stage.signers:
-            st.signers.append({"role": role_text(signer.role, county_values or {}),
-                               "marks": list(signer.marks), "present": False, "seal": False,
-                               "thumbprint": False, "confidence": 1.0})
+            st.signers.append(SignerReading.unsigned(role_text(signer.role, county_values or {}), signer.marks, 1.0))
     for stage, key, code, ticked in read_boxes(form, text):
         target = out.codes if stage is None else out.stages.setdefault(stage, StageReading()).codes
         target.setdefault(key, [])
@@ -63,6 +61,6 @@ def read_text_page(form: FormSpec, text: str, header, county_values: dict | None
         else:
             st.date, st.date_confidence = None, reading.confidence
             why = Code.READ_DATE_INVALID.format(text=typed, why=reading.invalid or "无法识别")
-            out.review.append(ReviewNote(stage.key, "date", why, typed, reading.confidence))
+            out.review.append(ReviewItem(stage.key, ReviewKind.DATE, None, why, typed, reading.confidence))
     out.fields = {k: (v, c, -1) for k, (v, c) in header.parse(text).items() if v}
     return out

@@ -65,7 +65,7 @@ ZIP_MAX_RATIO = _cap("ZIP_RATIO", 200)
 #: bytes uncompressed from which the ratio is checked (tiny entries may pack very well)
 ZIP_RATIO_FROM_BYTES = _cap("ZIP_RATIO_FROM_BYTES", 4 * MiB)
 
-# --- returned scans (readback/pages.py) ----------------------------------------------------
+# --- returned scans (readback/inputs.py) ----------------------------------------------------
 
 #: bytes, one PDF of returned scans (a 500-page 300 dpi scan is ~300 MiB)
 SCAN_PDF_MAX_BYTES = _cap("SCAN_PDF_BYTES", 2048 * MiB)

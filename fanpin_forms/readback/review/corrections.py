@@ -15,6 +15,8 @@ from typing import Any
 
 from ...errors import Code, DataError, Location, Problem, ReadBackError, did_you_mean
 from ...intake.tabular import read_table
+from ..results import ReviewKind
+from ..setup import ReadSetup
 from .page import sensitive_kind, shown_value
 
 ID_HEADERS = ("条目编号", "item id", "item_id", "id", "编号")
@@ -64,7 +66,7 @@ class _Bad(Exception):
     pass
 
 
-def apply_corrections(app, records: list[dict], corrections: list[tuple[int, str, str]],
+def apply_corrections(setup: ReadSetup, records: list[dict], corrections: list[tuple[int, str, str]],
                       *, label: str = "") -> tuple[list[dict], int]:
     """Apply every correction; returns (records, how many applied). Raises with every problem."""
     index: dict[str, tuple[dict, dict]] = {}
@@ -89,9 +91,9 @@ def apply_corrections(app, records: list[dict], corrections: list[tuple[int, str
             continue
         rec, it = index[key]
         try:
-            parsed = _parse_value(app, rec, it, value)
+            parsed = _parse_value(setup, rec, it, value)
         except _Bad as exc:
-            sens = sensitive_kind(app, rec["form"], it["item"])
+            sens = sensitive_kind(setup, rec["form"], it["item"])
             shown = shown_value(value, sens) if sens else value
             problems.append(Problem(Code.READ_REVIEW_BAD_VALUE, {"row": row, "id": key, "item": it["item"],
                                                                  "value": shown, "why": str(exc)},
@@ -105,21 +107,20 @@ def apply_corrections(app, records: list[dict], corrections: list[tuple[int, str
     return records, len(done)
 
 
-def _parse_value(app, rec: dict, it: dict, value: str) -> Any:
+def _parse_value(setup: ReadSetup, rec: dict, it: dict, value: str) -> Any:
     from ..dates import parse_codes, parse_date
 
-    item = it["item"]
-    kind, _, rest = item.partition(":")
+    kind, rest = ReviewKind.split(it["item"])
     text = unicodedata.normalize("NFKC", value).strip()
-    form = app.forms.get(rec["form"])
-    if kind == "date":
+    form = setup.forms.get(rec["form"])
+    if kind is ReviewKind.DATE:
         if text.lower() in _NONE:
             return None
         reading = parse_date(text, 1.0)
         if reading.value is None:
             raise _Bad(reading.invalid or "应写作 2022-06-03 或 2022年6月3日")
         return reading.value.isoformat()
-    if kind == "codes":
+    if kind is ReviewKind.CODES:
         f = form.field(rest) if form else None
         allowed = {c.no for lid in (f.code_lists if f else ()) for c in form.code_lists[lid].codes} if f else set()
         if text.lower() in _NONE:
@@ -129,26 +130,26 @@ def _parse_value(app, rec: dict, it: dict, value: str) -> Any:
             marks = "、".join(str(n) for n in sorted(allowed))
             raise _Bad(f"应填序号（可填 {marks}），多个用逗号隔开；都没有勾选填 无")
         return codes
-    if kind == "signature":
+    if kind is ReviewKind.SIGNATURE:
         low = text.lower()
         if low in _YES:
             return True
         if low in _NO:
             return False
         raise _Bad("应填 有 或 无")
-    if kind == "field":
+    if kind is ReviewKind.FIELD:
         key, _, part = rest.partition(".")
         f = form.field(key) if form else None
-        if f is not None and not part and f.type in app.field_types:
+        if f is not None and not part and f.type in setup.field_types:
             from ...forms.fieldtypes import Invalid, ParseContext
 
             try:
-                app.field_types[f.type].parse(text, f, ParseContext(form=form, county=app.county,
-                                                                     today=dt.date.today(), types=app.field_types))
+                setup.field_types[f.type].parse(text, f, ParseContext(form=form, county=setup.county,
+                                                                     today=dt.date.today(), types=setup.field_types))
             except Invalid as exc:
                 raise _Bad(str(exc)) from None
         return text
-    if kind == "identity":
+    if kind is ReviewKind.IDENTITY:
         m = re.fullmatch(r"([CSR])\s*[:：]\s*(.+)", text)
         if m:
             if m.group(1) == "R" and not m.group(2).isdigit():
@@ -161,18 +162,18 @@ def _parse_value(app, rec: dict, it: dict, value: str) -> Any:
 
 
 def _apply(rec: dict, it: dict, value: Any) -> None:
-    kind, _, rest = it["item"].partition(":")
+    kind, rest = ReviewKind.split(it["item"])
     stage = rec.get("stages", {}).get(it.get("stage")) if it.get("stage") else None
     old: Any = None
-    if kind == "date" and stage is not None:
+    if kind is ReviewKind.DATE and stage is not None:
         old, stage["date"], stage["date_confidence"] = stage.get("date"), value, 1.0
-    elif kind == "codes":
+    elif kind is ReviewKind.CODES:
         target = stage["codes"] if stage is not None else rec.setdefault("codes", {})
         old = target.get(rest)
         target[rest] = value
         if stage is not None:
             stage["codes_confidence"] = 1.0
-    elif kind == "signature" and stage is not None:
+    elif kind is ReviewKind.SIGNATURE and stage is not None:
         i = int(rest) if rest.isdigit() else 0
         signer = stage["signers"][i]
         old = signer["present"]
@@ -181,10 +182,10 @@ def _apply(rec: dict, it: dict, value: Any) -> None:
             signer["seal"] = bool(value)
         stage["signed"] = bool(stage["signers"]) and all(s["present"] for s in stage["signers"])
         stage["confidence"] = round(min(s["confidence"] for s in stage["signers"]), 3)
-    elif kind == "field":
+    elif kind is ReviewKind.FIELD:
         old = rec.setdefault("fields", {}).get(rest)
         rec["fields"][rest] = value
-    elif kind == "identity":
+    elif kind is ReviewKind.IDENTITY:
         k, v = value
         old = rec.get("case_id") or rec.get("serial") or rec.get("row")
         rec["case_id"] = v if k == "C" else None
@@ -192,7 +193,7 @@ def _apply(rec: dict, it: dict, value: Any) -> None:
         rec["row"] = int(v) if k == "R" else None
     rec["needs_review"] = [x for x in rec["needs_review"] if x is not it]
     rec.setdefault("corrections", []).append({"id": it["id"], "stage": it.get("stage"), "item": it["item"],
-                                              "value": value if kind != "identity" else f"{value[0]}:{value[1]}",
+                                              "value": value if kind is not ReviewKind.IDENTITY else f"{value[0]}:{value[1]}",
                                               "was": old})
 
 

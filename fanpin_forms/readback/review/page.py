@@ -19,6 +19,8 @@ from jinja2 import DictLoader, Environment
 from ...errors import ReadBackError
 from ...privacy.masking import mask_value
 from ...util.atomic import ensure_dir, write_atomic
+from ..results import ReviewKind
+from ..setup import ReadSetup
 
 _PAGE = "review.html"
 _ENV = Environment(loader=DictLoader({_PAGE: files(__package__).joinpath(_PAGE).read_text("utf-8")}),
@@ -26,15 +28,16 @@ _ENV = Environment(loader=DictLoader({_PAGE: files(__package__).joinpath(_PAGE).
 
 
 def _hint(item: str) -> str:
-    if item == "date":
+    kind, _ = ReviewKind.split(item)
+    if kind is ReviewKind.DATE:
         return "如 2022-06-03；没有日期填 无"
-    if item.startswith("codes:"):
+    if kind is ReviewKind.CODES:
         return "序号，如 1,3 或 ①③；都没勾填 无"
-    if item.startswith("signature:"):
+    if kind is ReviewKind.SIGNATURE:
         return "有 / 无"
-    if item == "identity":
+    if kind is ReviewKind.IDENTITY:
         return "户编号，如 C:YY-0001"
-    if item in ("pages", "alignment", "duplicate"):
+    if kind in (ReviewKind.PAGES, ReviewKind.ALIGNMENT, ReviewKind.DUPLICATE):
         return "核对后填 已核对"
     return "正确的值"
 
@@ -68,25 +71,26 @@ def _guess(value: Any, sensitive: str | None) -> str:
     return str(value)
 
 
-def sensitive_kind(app, form_id: str, item: str) -> str | None:
-    if not item.startswith("field:"):
+def sensitive_kind(setup: ReadSetup, form_id: str, item: str) -> str | None:
+    kind, key = ReviewKind.split(item)
+    if kind is not ReviewKind.FIELD:
         return None
-    form = app.forms.get(form_id)
-    f = form.field(item[6:].split(".", 1)[0]) if form else None
+    form = setup.forms.get(form_id)
+    f = form.field(key.split(".", 1)[0]) if form else None
     return f.sensitive if f is not None else None
 
 
-def review_items(app, records: list[dict], base: Path | None = None) -> list[dict]:
+def review_items(setup: ReadSetup, records: list[dict], base: Path | None = None) -> list[dict]:
     """Every review item of ``records`` with what the page shows, lowest confidence first."""
     items = []
     for rec in records:
-        form = app.forms.get(rec["form"])
+        form = setup.forms.get(rec["form"])
         who = rec.get("case_id") or rec.get("serial") or (f"第{rec['row']}行" if rec.get("row") else "（未识别）")
         src = rec.get("source") or {}
         source = f"{src.get('file', '')} 第{'、'.join(str(p) for p in src.get('pages', []))}页"
         for it in rec.get("needs_review", []):
             stage = form.stage(it["stage"]) if form is not None and it.get("stage") else None
-            sens = sensitive_kind(app, rec["form"], it["item"])
+            sens = sensitive_kind(setup, rec["form"], it["item"])
             image = None
             if it.get("crop") and base is not None:
                 path = base / it["crop"]
@@ -102,31 +106,31 @@ def review_items(app, records: list[dict], base: Path | None = None) -> list[dic
 
 
 def _item_label(form, item: str, stage) -> str:
-    kind, _, rest = item.partition(":")
-    if kind == "date":
+    kind, rest = ReviewKind.split(item)
+    if kind is ReviewKind.DATE:
         return "日期"
-    if kind == "codes" and form is not None:
+    if kind is ReviewKind.CODES and form is not None:
         f = form.field(rest)
         return f"勾选：{f.label if f else rest}"
-    if kind == "signature":
+    if kind is ReviewKind.SIGNATURE:
         if stage is not None and rest.isdigit() and int(rest) < len(stage.signers):
             s = stage.signers[int(rest)]
             return f"{s.role}（{'、'.join(s.marks)}）"
         return "签字"
-    if kind == "field" and form is not None:
+    if kind is ReviewKind.FIELD and form is not None:
         key, _, part = rest.partition(".")
         f = form.field(key)
         if f is None:
             return rest
         return f.part_label(part) if part and f.type == "address" else f.label
-    return {"identity": "身份（哪一户）", "pages": "页数", "alignment": "页面对齐",
-            "duplicate": "重复页（用了哪一份）"}.get(kind, item)
+    return {ReviewKind.IDENTITY: "身份（哪一户）", ReviewKind.PAGES: "页数", ReviewKind.ALIGNMENT: "页面对齐",
+            ReviewKind.DUPLICATE: "重复页（用了哪一份）"}.get(kind, item)
 
 
-def write_review(app, records: list[dict], review_dir: Path) -> Path:
+def write_review(setup: ReadSetup, records: list[dict], review_dir: Path) -> Path:
     """``review_dir/review.html`` (crops already in ``review_dir/crops``)."""
     review_dir = ensure_dir(review_dir, error=ReadBackError)
-    items = review_items(app, records, review_dir)
+    items = review_items(setup, records, review_dir)
     html = _ENV.get_template(_PAGE).render(items=items, total=len(items))
     path = review_dir / "review.html"
     write_atomic(path, html.encode("utf-8"), error=ReadBackError)

@@ -1,64 +1,62 @@
-"""One page in, one plain result out: which form it is and what is written on it.
+"""One page in, one :class:`~.results.PageResult` out: which form it is and what is written on it.
 
-This is what a worker process runs for every page. It never raises: a page that
-cannot be processed comes back as ``status: failed`` with a catalogue problem, so
-one bad page never stops a run (and never shows a traceback).
+This is what a worker process runs for every page: identify the page (QR code, printed
+id line, title; :mod:`.identify`), then read it as a text layer (:mod:`.textlayer`) or
+as a scan against its blank (:mod:`.scanpage`). It never raises: a page that cannot be
+processed comes back as ``status`` ``failed`` with a catalogue problem, so one bad page
+never stops a run (and never shows a traceback).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 
 from ..errors import Code, FanpinError, Problem
 from .identify import (Identity, cross_check, identify_by_ocr, identify_by_text, is_blank, printed_ident_by_ocr,
                        printed_ident_in_text, read_qr, read_qr_pictures, upright)
-from .pages import Page
+from ..pagemark import qr_modules
 from .images import png
-from .scanpage import PageReading, ReviewNote, read_scan
+from .inputs import Page
+from .reference import header_layout, reference_for
+from .results import PageReading, PageResult, ReviewItem, ReviewKind
+from .scanpage import read_scan
+from .setup import ReadSetup
+from .textlayer import read_text_page
 from .thresholds import (ID_LEGACY_CONFIDENCE, ID_OCR_CONFIDENCE, ID_TEXT_CONFIDENCE, ID_TITLE_CONFIDENCE,
                          ID_UNVERIFIED_CONFIDENCE)
 
 
 
-def titles(app) -> dict[str, str]:
-    return {f.id: f.title for f in app.forms.values() if getattr(f, "kind", "form") == "form"}
-
-
-def read_page(app, page: Page, *, crops: bool = False) -> dict[str, Any]:
-    base: dict[str, Any] = {"file": page.source, "page": page.number, "status": "failed", "form": None,
-                            "version": None, "ident": None, "page_no": 1, "pages": 1, "identified_by": None,
-                            "why": "", "problem": None, "reading": None, "scan": False, "trusted": False}
+def read_page(setup: ReadSetup, page: Page, *, crops: bool = False) -> PageResult:
+    """Identify and read one page; ``crops``: keep images of what goes to review."""
+    base = PageResult(page.source, page.number)
     try:
-        return _read(app, page, crops, base)
+        return _read(setup, page, crops, base)
     except FanpinError as exc:
         problem = exc.problems[0]
     except MemoryError:
         problem = Problem(Code.READ_PAGE_FAILED, {"why": "内存不足（页面太大）"})
     except Exception as exc:  # noqa: BLE001 - the boundary: one page must never stop the run
         problem = Problem(Code.READ_PAGE_FAILED, {"why": f"{type(exc).__name__}: {exc}"[:300]})
-    base.update(status="failed", problem=problem, why=problem.message)
+    base.status, base.problem, base.why = "failed", problem, problem.message
     return base
 
 
-def _foreign(base: dict, why: str) -> dict:
-    base.update(status="foreign", why=Code.READ_FOREIGN.format(why=why))
+def _foreign(base: PageResult, why: str) -> PageResult:
+    base.status, base.why = "foreign", Code.READ_FOREIGN.format(why=why)
     return base
 
 
-def _known_form(app, form_id: str | None, version: str | None):
-    form = app.forms.get(form_id) if form_id else None
+def _known_form(setup: ReadSetup, form_id: str | None, version: str | None):
+    form = setup.forms.get(form_id) if form_id else None
     if form is None or getattr(form, "kind", "form") != "form" or (version is not None and version != form.version):
-        known = "、".join(f"{f.id}（{f.version}）" for f in app.forms.values() if getattr(f, "kind", "form") == "form")
+        known = "、".join(f"{f.id}（{f.version}）" for f in setup.forms.values() if getattr(f, "kind", "form") == "form")
         raise FanpinError.of(Code.READ_UNKNOWN_FORM, form=form_id or "?", version=version or "?", known=known)
     return form
 
 
-def _read(app, page: Page, crops: bool, base: dict) -> dict:
-    from .reference import reference_for
-
-    forms_titles = titles(app)
+def _read(setup: ReadSetup, page: Page, crops: bool, base: PageResult) -> PageResult:
+    forms_titles = setup.form_titles()
     text_page = page.kind == "text" and page.meta.get("pictures", 0) <= 1
     identity: Identity | None = None
     img = None
@@ -83,16 +81,13 @@ def _read(app, page: Page, crops: bool, base: dict) -> dict:
     if identity is None:
         return _foreign(base, "没有找到本系统的二维码、表单编号或表单标题")
 
-    form = _known_form(app, identity.form_id, identity.payload.version if identity.payload else None)
+    form = _known_form(setup, identity.form_id, identity.payload.version if identity.payload else None)
     if text_page:
-        from .reference import header_layout
-        from .textlayer import read_text_page
-
         _describe(base, form, identity)
-        header = header_layout(app, form)
+        header = header_layout(setup, form)
         reading = read_text_page(form, page.text(), header, header.county_values)
     else:
-        ref = reference_for(app, form)
+        ref = reference_for(setup, form)
         p = identity.payload
         if p is not None and p.page > ref.pages:
             raise FanpinError.of(Code.READ_UNKNOWN_FORM, form=form.id, version=f"{form.version} 第{p.page}页",
@@ -106,19 +101,20 @@ def _read(app, page: Page, crops: bool, base: dict) -> dict:
             parsed = ref.header.parse(page.text())
             if parsed and all(v for v, _ in parsed.values()):
                 text_fields = parsed
-        reading = read_scan(ref, identity, np.asarray(up), page.dpi, page_no=base["page_no"], crops=crops,
+        reading = read_scan(ref, identity, np.asarray(up), page.dpi, page_no=base.page_no, crops=crops,
                             text_fields=text_fields)
     _note_identity(identity, reading, page, img, crops)
-    base.update(status="flagged" if (not identity.trusted or reading.flagged) else "recognised",
-                why=identity.note or reading.flagged, reading=reading, scan=not text_page,
-                trusted=identity.trusted)
+    base.status = "flagged" if (not identity.trusted or reading.flagged) else "recognised"
+    base.why, base.reading, base.scan, base.trusted = identity.note or reading.flagged, reading, not text_page, \
+        identity.trusted
     return base
 
 
-def _describe(base: dict, form, identity: Identity) -> None:
+def _describe(base: PageResult, form, identity: Identity) -> None:
     p = identity.payload
-    base.update(form=form.id, version=form.version, identified_by=identity.method,
-                ident=p.ident if p else None, page_no=p.page if p else 1, pages=p.pages if p else 1)
+    base.form, base.version, base.identified_by = form.id, form.version, identity.method
+    base.ident = p.ident if p else None
+    base.page_no, base.pages = (p.page, p.pages) if p else (1, 1)
 
 
 def _printed_on_scan(page: Page, up, identity: Identity, ref) -> tuple[str, str, int, int] | None:
@@ -126,10 +122,8 @@ def _printed_on_scan(page: Page, up, identity: Identity, ref) -> tuple[str, str,
     OCR'd line at the place the blank prints it."""
     if page.text_layer:
         return printed_ident_in_text(page.text())
-    from ..render.qr import qr_matrix
-
     geo = ref.geometry(identity.payload.page)
-    modules = len(qr_matrix(identity.payload.encode()).matrix)
+    modules = qr_modules(identity.payload.encode())
     return printed_ident_by_ocr(up, identity.qr_corners, geo.qr, geo.ident, modules)
 
 
@@ -150,4 +144,4 @@ def _note_identity(identity: Identity, reading: PageReading, page: Page, img, cr
         up = np.asarray(upright(img, identity.rotation).convert("L"))
         strip = up[: max(1, up.shape[0] // 6)]
         crop = png(strip[:, :: 2][::2] if strip.shape[1] > 1600 else strip)
-    reading.review.insert(0, ReviewNote(None, "identity", identity.note, value, conf, crop))
+    reading.review.insert(0, ReviewItem(None, ReviewKind.IDENTITY, None, identity.note, value, conf, crop))
