@@ -1147,7 +1147,7 @@ def score(truth: PaperTruth, result) -> Score:
             for i, s in enumerate(st.signers):
                 r = rs[i] if i < len(rs) else {}
                 fl = flagged(key, f"signature:{i}")
-                items.append(Item("signature", kind, name, key, f"signer {i} {s.role}" + (" seal" if s.seal else ""),
+                items.append(Item("signature", kind, name, key, f"signer {i} {re.sub(r'{[^}]*}', '', s.role)}" + (" seal" if s.seal else ""),
                                   s.present, None if rec is None else r.get("present"), *fl))
                 if "按手印" in s.marks:
                     items.append(Item("thumbprint", kind, name, key, f"signer {i}", s.thumbprint,
