@@ -532,7 +532,7 @@ def draw_tick(pen: Pen, sq: Rect, style: str, ink) -> Rect:
         a = (sq[0] + 0.25 * s + j(), sq[1] + 0.55 * s + j())
         b = (sq[0] + 0.45 * s + j(), sq[3] - 0.2 * s + j())
         c = (sq[2] - 0.1 * s + j(), sq[1] + 0.1 * s + j())
-        return pen.line(_smooth([a, b, c], 2), ink, 1)
+        return pen.line(_smooth([a, b, c], 2), ink, pen.w((1.0, 1.6)))  # a thin pen: ~0.15 mm
     if style == "cross":
         o = lambda: rng.uniform(-0.05, 0.2) * s  # noqa: E731
         r1 = pen.line([(sq[0] - o(), sq[1] - o()), (sq[2] + o(), sq[3] + o())], ink, pen.w((2, 3.5)))
