@@ -25,8 +25,8 @@ A4_MM = (210.0, 297.0)
 MIN_PIXELS = 2_000_000
 #: the sheet must cover at least this share of the photo
 MIN_PAGE_SHARE = 0.20
-#: variance of the Laplacian of the flattened page (200 dpi, grey) below which it is too blurred
-MIN_SHARPNESS = 25.0
+#: :func:`sharpness` of the flattened page (grey) below which it is too blurred to read
+MIN_SHARPNESS = 15.0
 _WORK_SIDE = 1000  # long side of the copy the page is searched in
 
 
@@ -82,8 +82,22 @@ def find_page(image: np.ndarray) -> np.ndarray | None:
     # paper: bright and hardly coloured, relative to this photo's light (shadows lower the level)
     v = cv2.GaussianBlur(hsv[..., 2], (0, 0), 3)
     sat = cv2.GaussianBlur(hsv[..., 1], (0, 0), 3)
-    _, bright = cv2.threshold(v, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    paper = np.where(sat < 70, bright, 0).astype(np.uint8)
+    otsu, _ = cv2.threshold(v, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    top = float(np.percentile(v, 97))
+    # a light table can merge with the sheet at Otsu's level: try stricter levels up to the paper's own
+    for level in np.linspace(otsu, max(otsu, top - 8), 6):
+        paper = np.where((v > level) & (sat < 70), 255, 0).astype(np.uint8)
+        quad = _quad(paper, small.shape[:2])
+        if quad is not None:
+            return order_corners(quad / f)
+    return None
+
+
+def _quad(paper: np.ndarray, shape: tuple[int, int]) -> np.ndarray | None:
+    """Four corners of the largest sheet-like region of the mask (work pixels), or None."""
+    import cv2
+
+    sh, sw = shape
     k = max(3, int(_WORK_SIDE * 0.015)) | 1
     paper = cv2.morphologyEx(paper, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     paper = cv2.morphologyEx(paper, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
@@ -92,7 +106,7 @@ def find_page(image: np.ndarray) -> np.ndarray | None:
         return None
     c = max(contours, key=cv2.contourArea)
     area = cv2.contourArea(c)
-    if area < MIN_PAGE_SHARE * small.shape[0] * small.shape[1]:
+    if area < MIN_PAGE_SHARE * sh * sw:
         return None
     hull = cv2.convexHull(c)
     quad = None
@@ -102,24 +116,27 @@ def find_page(image: np.ndarray) -> np.ndarray | None:
         if len(approx) == 4:
             quad = approx.reshape(4, 2).astype(np.float32)
             break
-    if quad is None:
-        rect = cv2.minAreaRect(c)
-        if area < 0.85 * rect[1][0] * rect[1][1]:
-            return None
-        quad = cv2.boxPoints(rect).astype(np.float32)
-    # a sheet touching the frame on a whole side is cut off: not a whole page
-    sh, sw = small.shape[:2]
-    touching = sum(1 for x, y in quad if x <= 1 or y <= 1 or x >= sw - 2 or y >= sh - 2)
-    if touching >= 2:
+    if quad is None or area < 0.9 * cv2.contourArea(quad):
         return None
-    return order_corners(quad / f)
+    # an A4 sheet: long sides about 1.41 times the short ones (perspective up to ~15° allowed);
+    # a part of the sheet (light cut off by a shadow) or the sheet with a strip of table is not
+    q = order_corners(quad)
+    sides = [float(np.linalg.norm(q[(i + 1) % 4] - q[i])) for i in range(4)]
+    a, b = (sides[0] + sides[2]) / 2, (sides[1] + sides[3]) / 2
+    if not 1.414 * 0.88 <= max(a, b) / max(1e-6, min(a, b)) <= 1.414 * 1.12:
+        return None
+    # a corner on the frame's edge: the sheet is cut off, or the region ran into the table
+    if any(x <= 2 or y <= 2 or x >= sw - 3 or y >= sh - 3 for x, y in quad):
+        return None
+    return quad
 
 
 def sharpness(grey: np.ndarray) -> float:
-    """Variance of the Laplacian: small for a blurred picture."""
+    """How steep the page's sharpest edges are: the 99.5th percentile of the Laplacian's size
+    (printed lines and text give steep edges on any sheet, however little is written on it)."""
     import cv2
 
-    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
+    return float(np.percentile(np.abs(cv2.Laplacian(grey, cv2.CV_32F)), 99.5))
 
 
 def flatten(image: np.ndarray, *, dpi: int = 200) -> Flattened | PhotoFailure:
