@@ -1,35 +1,33 @@
 """Benchmark of reading returned paper back (``parse_inputs``, what ``fanpin parse`` runs)
-on simulated scans whose truth is known.
+on simulated paper whose truth is known.
 
-Run: ``.venv/bin/python benchmarks/bench_parse.py [--pages 200] [--quick] [--seed N]
-[--workers 2] [--keep DIR]`` (a full run takes several minutes: LibreOffice prints the forms,
-the simulator signs and scans them, then the reader reads them).
+Run: ``.venv/bin/python benchmarks/bench_parse.py [--pages 300] [--quick] [--seed N]
+[--workers 2] [--keep DIR] [--sim papersim|scansim]`` (a full run takes a quarter of an hour
+on 2 cores: LibreOffice prints the forms, the simulator fills them in and scans them, then
+the reader reads them).
 
-1. Image scans. ``tests/scansim.py`` prints ``--pages`` pages' worth of forms through the
-   product (``record_context`` + ``merged_pdf``): the 3 annexes, half pre-filled from
-   invented households, half blank; signs them (ticks ✓/✗/filled, signatures, red seals,
-   thumbprints, handwritten dates), scans them (150–300 dpi, a tenth each turned 90°,
-   180° or 270°, skew up to ±3°, blur, noise, JPEG 50–90) and shuffles them into ONE
-   image-only PDF with foreign pages and pages scanned twice (about 1 in 100 each).
-   ``parse_inputs(workers=2)`` reads it; the wall time is taken after a warm-up run on
-   a small batch (which builds the cached reference blanks and loads the OCR model once).
-2. Text-layer PDFs. ``--pages`` pre-filled forms (the 3 annexes) straight from the
-   pipeline, read with ``parse_inputs(workers=2)``, timed the same way.
+``--sim papersim`` (default): ``tests/papersim.py``, a simulator independent of the reader
+(it never imports ``fanpin_forms.readback``; it places ink where a person would, from the
+printed PDF's text). ``--pages`` forms over the 3 annexes (half pre-filled, half blank),
+filled in (light, heavy and crossed-out ticks, overflowing signatures, 38–45 mm seals in
+red, blue or purple over label, date and table line, thumbprints, dates) and each digitised
+as one of four kinds, a quarter each: colour, grey, 1-bit (threshold or dither) image PDFs
+at 150–600 dpi with about 1 foreign page in 100, and phone photos (8–12 MP JPEG files,
+perspective up to 15°, uneven light, a table edge). Each kind is read by its own
+``parse_inputs(workers=2)`` call after a warm-up, and scored with ``papersim.score`` from
+the reader's public output (records and their needs_review): per kind, page identity,
+ticks, signers, dates right, the share of values sent to review, silent errors (wrong and
+not flagged) and seconds per page; then ratios against the colour scans of the same run and
+against merely decoding the same page images. A text-layer batch (``--pages`` pre-filled
+forms printed straight from the pipeline) gives pages/s for PDFs with a text layer.
 
-Scoring (``scansim.score``), per value the reader has to decide: identity (each returned
-form found once, with its case id or serial; a foreign page taken for a form counts
-wrong), each tick box (ticked or not, per stage), each signer (present or not), each
-thumbprint and each date. A value is *right*, *flagged* (in the record's needs_review,
-whether right or wrong) or a *silent error* (wrong and not flagged). Accuracy = right /
-all; review share = flagged / all; silent error rate = silent / all. Identity is over
-both batches; ticks, signatures and the review share are over the image scans; the
-silent error rate is the worse of the two batches (the text layer's many easy values
-are not averaged in).
+``--sim scansim``: the old run on ``tests/scansim.py`` (which draws marks where the
+reader's geometry says): image scans and the text-layer batch, scored by ``scansim.score``.
 
-Targets: identity 100 %, ticks ≥ 99.5 %, signatures ≥ 99 %, silent errors ≤ 0.1 %,
-≤ 0.5 s per image page on 2 cores, ≥ 50 text-layer pages/s. The last six lines are
-``identity=``, ``ticks=``, ``signatures=``, ``silent_errors=``, ``s_per_image_page=``,
-``text_pages_per_s=``.
+Targets: identity 100 %, ticks ≥ 99.5 %, signatures ≥ 99 %, silent errors ≤ 0.1 % (every
+kind), review ≤ 5 %, ≤ 0.2 s per scanned page on 2 cores, ≥ 50 text-layer pages/s. The last
+lines are ``identity=``, ``ticks=``, ``signatures=``, ``dates=``, ``review_share=``,
+``silent_errors=`` (the worst kind), ``s_per_image_page=``, ``text_pages_per_s=``.
 """
 
 from __future__ import annotations
@@ -49,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from fanpin_forms.app import App  # noqa: E402
-from tests import scansim  # noqa: E402
+from tests import papersim, scansim  # noqa: E402
 
 BASELINE = ("SDAPS (the nearest open tool) reads a 300 dpi sheet in ~0.2 s (sdaps/sdaps#151 logs), checkboxes "
             "and 'written/not written' only, no OCR; OMR in the literature: 99.94 % (PLOS ONE 2018, Loke et al.)")
@@ -119,15 +117,8 @@ def by_condition(truth: scansim.ScanTruth, score: scansim.Score) -> list[str]:
     return [f"  {k:<14} items {total[k]:>5}  wrong {bad[k]:>4}  flagged {flagged[k]:>4}" for k in sorted(total)]
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--pages", type=int, default=200, help="image pages to simulate (default 200)")
-    ap.add_argument("--quick", action="store_true", help="40 pages, for a smoke run")
-    ap.add_argument("--seed", type=int, default=20220517)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--keep", type=Path, help="keep the simulated PDFs and the truth (JSON) in this folder")
-    ap.add_argument("--show", type=int, default=20, metavar="N", help="list the first N wrong-but-flagged values")
-    args = ap.parse_args(argv)
+def run_scansim(args) -> int:
+    """The old run: ``tests/scansim.py`` pages (it draws where the reader looks)."""
     pages = 40 if args.quick else args.pages
     app = App()
     work = Path(tempfile.mkdtemp(prefix="bench-parse-"))
@@ -249,6 +240,204 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+
+
+def read_only_s(files: list[Path]) -> float:
+    """Same-run baseline for speed: only decoding every page image (pypdfium2 renders each
+    image PDF page at its own resolution; photos are decoded by Pillow), one process."""
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    t = time.perf_counter()
+    for f in files:
+        if f.is_dir():
+            for p in sorted(f.glob("*.jpg")):
+                with Image.open(p) as im:
+                    im.load()
+            continue
+        doc = pdfium.PdfDocument(str(f))
+        try:
+            for page in doc:
+                objs = list(page.get_objects())
+                w = objs[0].get_px_size()[0] if objs else page.get_width()
+                page.render(scale=w / page.get_width()).to_pil()
+        finally:
+            doc.close()
+    return time.perf_counter() - t
+
+
+def _rate(items, what: str) -> float | None:
+    return papersim.Score.rate(items, what)
+
+
+def _fmt(x: float | None) -> str:
+    return "—" if x is None else pct(x)
+
+
+def kind_rows(score: papersim.Score, pages: Counter, seconds: dict[str, float]) -> list[tuple]:
+    """(kind, pages, identity, ticks, signers, dates, review, silent, s/page) per scan kind and all."""
+    out = []
+    for kind in (*papersim.KINDS, None):
+        items = score.of(scan=kind)
+        if kind is not None and not items:
+            continue
+        n = pages[kind] if kind else sum(pages.values())
+        secs = seconds.get(kind) if kind else sum(seconds.values())
+        out.append((kind or "all", n,
+                    _rate([i for i in items if i.kind == "identity"], "right"),
+                    _rate([i for i in items if i.kind == "tick"], "right"),
+                    _rate([i for i in items if i.kind == "signature"], "right"),
+                    _rate([i for i in items if i.kind == "date"], "right"),
+                    _rate(items, "flagged"), _rate(items, "silent"),
+                    (secs / n) if secs is not None and n else None))
+    return out
+
+
+def run_papersim(args) -> int:
+    """Pages from ``tests/papersim.py`` (independent of the reader), read kind by kind."""
+    pages = 40 if args.quick else args.pages
+    app = App()
+    work = Path(tempfile.mkdtemp(prefix="bench-parse-"))
+    try:
+        print(f"# bench_parse (papersim): {pages} pages, seed {args.seed}, workers {args.workers}; "
+              f"{os.cpu_count()} CPUs, {platform.python_version()}, {platform.platform()}")
+        t = time.perf_counter()
+        papersim.simulate(app, work / "warm", forms=papersim.forms_for(app, 4, args.seed + 7), seed=args.seed + 7,
+                          foreign_every=0)
+        warm_files = sorted(p for p in (work / "warm").iterdir())
+        warm_text = scansim.simulate_text_layer(app, work / "warm-text.pdf",
+                                                forms=papersim.forms_for(app, 3, args.seed + 8, blank_share=0))
+        sim_warm = time.perf_counter() - t
+        t_warm, _ = parse(app, [*warm_files, work / "warm-text.pdf"], args.workers)
+        print(f"warm-up: simulated {4 + warm_text.pages_total} pages in {sim_warm:.1f} s, read in {t_warm:.1f} s "
+              f"(builds cached reference blanks, loads models)")
+
+        n_forms = pages - len(papersim.KINDS[:-1]) * max(0, pages // len(papersim.KINDS) // 100)
+        t = time.perf_counter()
+        out = work / "paper"
+        truth = papersim.simulate(app, out, forms=papersim.forms_for(app, n_forms, args.seed), seed=args.seed)
+        sim_s = time.perf_counter() - t
+        pages_by_kind = Counter(p.scan.kind for p in truth.pages)
+        for f, _ in truth.foreign:
+            pages_by_kind[Path(f).stem] += 1
+        dpis = Counter(p.scan.dpi for p in truth.pages if p.scan.kind != "photo")
+        size_mb = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 1e6
+        print(f"simulated {truth.pages_total} pages ({len(truth.pages)} forms, {len(truth.foreign)} foreign) in "
+              f"{sim_s:.1f} s; {size_mb:.0f} MB; by kind {dict(pages_by_kind)}; scan dpi {dict(sorted(dpis.items()))}")
+
+        files = {Path(f).stem if not Path(f).is_dir() else "photo": Path(f) for f in truth.files}
+        seconds, results = {}, []
+        for kind in papersim.KINDS:
+            if kind not in files:
+                continue
+            secs, result = parse(app, [files[kind]], args.workers)
+            seconds[kind] = secs
+            results.append(result)
+            print(f"read {kind:<6} {pages_by_kind[kind]:>4} pages in {secs:6.1f} s; "
+                  f"summary {json.dumps(result.summary, ensure_ascii=False)}")
+        merged = type("Merged", (), {})()
+        merged.records = [r for res in results for r in res.records]
+        merged.pages = [p for res in results for p in (getattr(res, "pages", None) or [])]
+        merged.failures = [x for res in results for x in (getattr(res, "failures", None) or [])]
+        score = papersim.score(truth, merged)
+        t_decode = read_only_s(list(files.values()))
+
+        t = time.perf_counter()
+        text_pdf = work / "printed.pdf"
+        text_truth = scansim.simulate_text_layer(app, text_pdf, forms=forms_for(app, pages, args.seed + 1,
+                                                                                 blank_share=0))
+        sim_text = time.perf_counter() - t
+        t_text, text_result = parse(app, [text_pdf], args.workers)
+        text_score = scansim.score(text_truth, text_result)
+        print(f"printed {text_truth.pages_total} text-layer pages in {sim_text:.1f} s; read in {t_text:.2f} s")
+
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            shutil.copytree(out, args.keep / "paper", dirs_exist_ok=True)
+            (args.keep / "truth.json").write_text(json.dumps(truth.as_json(), ensure_ascii=False, indent=1),
+                                                  encoding="utf-8")
+            print(f"kept in {args.keep}")
+
+        print()
+        rows = kind_rows(score, pages_by_kind, seconds)
+        print(f"{'kind':<8}{'pages':>6}{'identity':>10}{'ticks':>9}{'signers':>9}{'dates':>9}{'review':>9}"
+              f"{'silent':>9}{'s/page':>8}")
+        for kind, n, ident, tick, sig, date, review, silent, spp in rows:
+            print(f"{kind:<8}{n:>6}{_fmt(ident):>10}{_fmt(tick):>9}{_fmt(sig):>9}{_fmt(date):>9}{_fmt(review):>9}"
+                  f"{_fmt(silent):>9}{'—' if spp is None else f'{spp:.3f}':>8}")
+        base = next((r for r in rows if r[0] == "colour"), None)
+        if base:
+            print("ratios against colour scans in this run (errors = 1 - accuracy; s/page):")
+            for r in rows:
+                if r[0] in ("colour", "all"):
+                    continue
+                ratio = lambda a, b: "—" if a is None or b is None else (  # noqa: E731
+                    f"{a / b:.1f}×" if b > 0 else ("=" if a == 0 else "∞"))
+                err = lambda x: None if x is None else 1 - x  # noqa: E731
+                print(f"  {r[0]:<6} tick errors {ratio(err(r[3]), err(base[3]))}, signer errors "
+                      f"{ratio(err(r[4]), err(base[4]))}, date errors {ratio(err(r[5]), err(base[5]))}, review "
+                      f"{ratio(r[6], base[6])}, silent {ratio(r[7], base[7])}, s/page {ratio(r[8], base[8])}")
+        image_pages = sum(pages_by_kind.values())
+        s_per_page = sum(seconds.values()) / image_pages
+        print(f"s/page {s_per_page:.3f} vs only decoding the page images in this run {t_decode / image_pages:.3f} "
+              f"(×{s_per_page / max(1e-9, t_decode / image_pages):.1f}; the reader uses {args.workers} workers)")
+        print(f"by value kind: " + "; ".join(
+            f"{k} {_fmt(_rate(score.of(k), 'right'))} ({len(score.of(k))})"
+            for k in ("identity", "tick", "signature", "thumbprint", "date")))
+        if score.problems:
+            print(f"structural problems ({len(score.problems)}):")
+            print("\n".join(f"  {p}" for p in score.problems[:15]))
+        silent = [i for i in score.items if i.silent]
+        if silent:
+            print(f"silent errors ({len(silent)}; by kind/value {dict(Counter((i.scan, i.kind) for i in silent))}):")
+            for i in silent[:args.show]:
+                print(f"  {i}")
+        styles = Counter()
+        for i in score.of("tick"):
+            style = i.what.split(" ")[2] if i.what.count(" ") >= 2 else "none"
+            styles[(style, i.right)] += 1
+        print("ticks by hand style (right/all): " + "; ".join(
+            f"{s} {styles[(s, True)]}/{styles[(s, True)] + styles[(s, False)]}"
+            for s in ("none", *papersim.TICK_STYLES) if styles[(s, True)] + styles[(s, False)]))
+        seal = [i for i in score.of("signature") if i.what.endswith(" seal")]
+        print("seals read as present by kind: " + "; ".join(
+            f"{k} {_fmt(_rate([i for i in seal if i.scan == k], 'right'))}" for k in papersim.KINDS))
+        why = Counter(i.note.split("（")[0][:40] for i in score.items if i.flagged)
+        if why:
+            print("review reasons (values): " + "; ".join(f"{k or '?'} ×{n}" for k, n in why.most_common(8)))
+        print()
+        print(f"text layer: {text_truth.pages_total} pages, {text_truth.pages_total / t_text:.1f} pages/s "
+              f"(target ≥ 50); silent {pct(text_score.silent_rate())}")
+        print(f"Baseline: {BASELINE}.")
+        allrow = rows[-1]
+        worst_silent = max(r[7] or 0 for r in rows)
+        print(f"identity={_fmt(allrow[2])}")
+        print(f"ticks={_fmt(allrow[3])}")
+        print(f"signatures={_fmt(allrow[4])}")
+        print(f"dates={_fmt(allrow[5])}")
+        print(f"review_share={_fmt(allrow[6])}")
+        print(f"silent_errors={pct(worst_silent)}")
+        print(f"s_per_image_page={s_per_page:.3f}")
+        print(f"text_pages_per_s={text_truth.pages_total / t_text:.1f}")
+        return 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pages", type=int, default=300, help="pages to simulate (default 300)")
+    ap.add_argument("--quick", action="store_true", help="40 pages, for a smoke run")
+    ap.add_argument("--sim", choices=("papersim", "scansim"), default="papersim",
+                    help="papersim (default): independent paper; scansim: the old simulator")
+    ap.add_argument("--seed", type=int, default=20220517)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--keep", type=Path, help="keep the simulated files and the truth (JSON) in this folder")
+    ap.add_argument("--show", type=int, default=20, metavar="N", help="list the first N silent / wrong values")
+    args = ap.parse_args(argv)
+    return run_papersim(args) if args.sim == "papersim" else run_scansim(args)
 
 
 if __name__ == "__main__":

@@ -258,6 +258,12 @@ class Code(str, Enum):
     READ_DUPLICATE_SAME = "两份内容相同，采用先读到的一份"
     READ_DUPLICATE_FIRST = "两份的手写内容一样多，采用先读到的一份"
 
+    # --- phone photos of returned forms: readback/photo.py (PHOTO_*) ---
+    PHOTO_TOO_SMALL = "照片太小（{width}×{height} 像素），看不清表格；请正对整页重新拍摄（至少约 {need} 万像素）"
+    PHOTO_TOO_LARGE = "照片太大（{width}×{height} 像素，上限 {limit} 万像素）"
+    PHOTO_BLURRED = "照片模糊（清晰度 {sharpness}，至少需要 {need}），勾选和签字无法可靠读取；请对焦后重新拍摄"
+    PHOTO_NO_PAGE = "照片中找不到完整的表单页（{why}）；请把整页平放、四个角都拍进画面后重新拍摄"
+
     # --- input caps: fanpin_forms/limits.py, zipguard.py -------------------------
     DATA_FILE_TOO_LARGE = "文件太大（{size}），{kind}的上限是 {max}；请把数据分成几个文件"
     DATA_ZIP_LIMIT = "文件解压后过大，可能是被恶意构造的文件，已拒绝打开：{why}"
