@@ -30,12 +30,19 @@ def _secret_file(tmp_path_factory):
         os.environ["FANPIN_FORMS_SECRET_FILE"] = before
 
 
+#: the PostgreSQL server ``scripts/test-services.sh`` starts (read before the clean-up below)
+PG_URL_ENV = "FANPIN_FORMS_TEST_PG_URL"
+PG_URL = os.environ.get(PG_URL_ENV)
+
+
 @pytest.fixture(autouse=True)
-def _no_env_leaks(monkeypatch, _secret_file):
+def _no_env_leaks(monkeypatch, _secret_file, tmp_path_factory):
     for name in list(os.environ):
         if name.startswith("FANPIN_FORMS_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("FANPIN_FORMS_SECRET_FILE", str(_secret_file))
+    # every test has its own data folder, so the default ledger is never the user's
+    monkeypatch.setenv("FANPIN_FORMS_HOME", str(tmp_path_factory.mktemp("home")))
 
 
 @pytest.fixture(scope="session")
