@@ -81,8 +81,8 @@ def shown(url: str) -> str:
 
 def _sqlite_path(url: str) -> Path | None:
     u = make_url(url)
-    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
-        return None
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:" or u.query.get("uri"):
+        return None  # a server, memory, or a sqlite URI (file:…?mode=ro) that SQLite opens itself
     return Path(u.database)
 
 
