@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ..app import App
@@ -162,10 +162,10 @@ class _Importer:
         cases = self._current_cases([h.id for h in existing])
         stored = self._values([c.id for c in cases.values()])
         for r, h in plan:
-            if h is None:
-                self._add(r, present)
-            else:
+            if h is not None:
                 self._update(r, h, cases[h.id], stored.get(cases[h.id].id, {}), present)
+        self.session.flush()
+        self._add_all([r for r, h in plan if h is None], present)
         return []
 
     def _current_cases(self, household_ids: list[int]) -> dict[int, Case]:
@@ -199,26 +199,34 @@ class _Importer:
                 "head_name": str(r.values.get("head_name") or ""),
                 "township": str(address.get("township") or ""), "village": str(address.get("village") or "")}
 
-    def _add(self, r: Record, present: set[str]) -> None:
-        s = self.session
-        h = Household(**self._household_columns(r), created_at=self.now, updated_at=self.now)
-        s.add(h)
-        s.flush()
-        c = Case(household_id=h.id, episode=1, opened_at=self.now)
-        s.add(c)
-        s.flush()
-        rows, shown = [], {}
-        for key in self._keys(present):
-            text = V.encode(r.values.get(key))
-            if text is None:
-                continue
-            rows.append(FieldValue(case_id=c.id, field=key, value=text, source="import", actor=self.actor,
-                                   at=self.now, pending=False))
-            shown[self.labels[key]] = V.shown(text, self.fields[key], self.types, self.mask)
-        s.add_all(rows)
-        s.add(Audit(operation_id=self.operation.id, at=self.now, actor=self.actor, entity="cases", entity_id=c.id,
-                    case_id=c.id, field="", old=None, new=json.dumps(shown, ensure_ascii=False), source="import"))
-        self.result.added += 1
+    def _add_all(self, records: list[Record], present: set[str]) -> None:
+        """New households of one chunk: one INSERT each for households, cases, values and audit rows."""
+        if not records:
+            return
+        conn = self.session.connection()
+        hrows = [dict(self._household_columns(r), created_at=self.now, updated_at=self.now) for r in records]
+        hids = conn.execute(insert(Household).returning(Household.id, sort_by_parameter_order=True), hrows).scalars().all()
+        cids = conn.execute(insert(Case).returning(Case.id, sort_by_parameter_order=True),
+                            [{"household_id": hid, "episode": 1, "opened_at": self.now, "stage": "",
+                              "disputed": False} for hid in hids]).scalars().all()
+        values, audits = [], []
+        keys = self._keys(present)
+        for r, cid in zip(records, cids):
+            shown = {}
+            for key in keys:
+                text = V.encode(r.values.get(key))
+                if text is None:
+                    continue
+                values.append({"case_id": cid, "field": key, "value": text, "source": "import", "actor": self.actor,
+                               "at": self.now, "pending": False})
+                shown[self.labels[key]] = V.shown(text, self.fields[key], self.types, self.mask)
+            audits.append({"operation_id": self.operation.id, "at": self.now, "actor": self.actor, "entity": "cases",
+                           "entity_id": cid, "case_id": cid, "field": "", "old": None,
+                           "new": json.dumps(shown, ensure_ascii=False), "source": "import"})
+        if values:
+            conn.execute(insert(FieldValue), values)
+        conn.execute(insert(Audit), audits)
+        self.result.added += len(records)
 
     def _keys(self, present: set[str]) -> list[str]:
         return [f.key for f in self.form.fields if f.key in present and f.type != "table"]
