@@ -288,7 +288,6 @@ class Code(str, Enum):
     LEDGER_BUSY = "台账数据库 {db} 正被另一个命令长时间占用，等待超时；请稍后再试"
     LEDGER_BAD_URL = "数据库地址「{url}」无法识别：请写一个文件路径，或 sqlite:///…、postgresql+psycopg://… 形式的地址"
     LEDGER_WRITE_FAILED = "写入台账数据库 {db} 失败，本次操作已整体撤销：{why}"
-    LEDGER_INTERRUPTED = "已中断，台账未作任何改动"
     LEDGER_NOT_IMPORTED = "以下 {count} 行数据有误，台账未作任何改动（加 --skip-invalid 可跳过这些行导入其余各行）"
     LEDGER_ID_ELSEWHERE = "身份证号码 {id} 已属于台账中的另一户（户编号 {other}），不能再用于户编号 {case_id}"
     LEDGER_DUPLICATE_ROW = "与第 {first} 行是同一户（{key}），一户只能有一行"

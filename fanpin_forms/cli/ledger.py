@@ -63,7 +63,7 @@ def ledger_group() -> None:
 
 
 @ledger_group.command("import")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", metavar="文件", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--sheet", help="Excel 工作表名称（默认第一个工作表）")
 @click.option("--skip-invalid", is_flag=True, help="跳过有误的行，导入其余各行（默认：有任何一行有误就不导入）")
 @click.option("--overwrite", is_flag=True, help="表中的值与人工录入或核对过的值不同时，用表中的值覆盖")
