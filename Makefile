@@ -1,6 +1,6 @@
 # fanpin-forms: the two commands of the README, and a few more.
 #   make demo   set everything up, then run the main job on the bundled sample data
-#   make test   set everything up, then run the test suite
+#   make test   set everything up, then run the test suite (with a private PostgreSQL for the ledger tests)
 .PHONY: setup demo test bench clean
 
 PY := .venv/bin/python
@@ -12,7 +12,7 @@ demo: setup
 	@bash scripts/demo.sh
 
 test: setup
-	@$(PY) -m pytest -q
+	@bash scripts/test-services.sh $(PY) -m pytest -q
 
 bench: setup
 	@$(PY) benchmarks/bench_fill.py

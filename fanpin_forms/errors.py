@@ -283,6 +283,24 @@ class Code(str, Enum):
     SPEC_YAML_TAG = "表单定义中不允许使用 YAML 标签「{tag}」：只能写普通的文字、数字、列表和映射"
     SPEC_YAML_DEPTH = "嵌套超过 {max} 层：表单定义不需要这么深的嵌套"
 
+    # --- the case ledger (LEDGER_*): database, import, export ---------------------------
+    LEDGER_CORRUPT = "台账数据库 {db} 已损坏或不是数据库文件（{why}）；请从备份恢复，或用 --db 指定另一个文件"
+    LEDGER_FOREIGN = "{db} 不是本工具的台账数据库（其中已有其他程序的数据表：{tables}）；请用 --db 指定另一个文件"
+    LEDGER_TOO_NEW = ("台账数据库 {db} 由更新版本的 fanpin 创建（数据库版本 {revision}，本程序只认识到 {head}）；"
+                      "请升级 fanpin 后再用，不要用旧版本打开")
+    LEDGER_READ_ONLY = "台账数据库 {db} 是只读的，无法写入：{why}"
+    LEDGER_DISK_FULL = "磁盘已满，台账数据库 {db} 未写入任何内容（本次操作已整体撤销）；请清理磁盘后重试"
+    LEDGER_UNAVAILABLE = "无法打开台账数据库 {db}：{why}"
+    LEDGER_BUSY = "台账数据库 {db} 正被另一个命令长时间占用，等待超时；请稍后再试"
+    LEDGER_BAD_URL = "数据库地址「{url}」无法识别：请写一个文件路径，或 sqlite:///…、postgresql+psycopg://… 形式的地址"
+    LEDGER_WRITE_FAILED = "写入台账数据库 {db} 失败，本次操作已整体撤销：{why}"
+    LEDGER_NOT_IMPORTED = "以下 {count} 行数据有误，台账未作任何改动（加 --skip-invalid 可跳过这些行导入其余各行）"
+    LEDGER_ID_ELSEWHERE = "身份证号码 {id} 已属于台账中的另一户（户编号 {other}），不能再用于户编号 {case_id}"
+    LEDGER_DUPLICATE_ROW = "与第 {first} 行是同一户（{key}），一户只能有一行"
+    LEDGER_UNSUPPORTED_FILE = "不支持的台账文件格式「{suffix}」：请用 .xlsx、.xls、.ods 或 .csv"
+    LEDGER_SHEET_UNREADABLE = "无法读取表格：{why}"
+    LEDGER_NO_CASE_ID = "缺少户编号和身份证号码，无法确定是哪一户"
+
     def format(self, **context: object) -> str:  # type: ignore[override]
         """Fill the template; missing keys render as ``?`` instead of failing."""
         return string.Formatter().vformat(self.value, (), _Tolerant(context))

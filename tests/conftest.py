@@ -30,12 +30,21 @@ def _secret_file(tmp_path_factory):
         os.environ["FANPIN_FORMS_SECRET_FILE"] = before
 
 
+#: the PostgreSQL server ``scripts/test-services.sh`` starts (read before the clean-up below)
+PG_URL_ENV = "FANPIN_FORMS_TEST_PG_URL"
+PG_URL = os.environ.get(PG_URL_ENV)
+#: set by .ci/run: a missing server is a failure there, not a skip
+PG_REQUIRED = os.environ.get("FANPIN_FORMS_REQUIRE_PG") == "1"
+
+
 @pytest.fixture(autouse=True)
-def _no_env_leaks(monkeypatch, _secret_file):
+def _no_env_leaks(monkeypatch, _secret_file, tmp_path_factory):
     for name in list(os.environ):
         if name.startswith("FANPIN_FORMS_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("FANPIN_FORMS_SECRET_FILE", str(_secret_file))
+    # every test has its own data folder, so the default ledger is never the user's
+    monkeypatch.setenv("FANPIN_FORMS_HOME", str(tmp_path_factory.mktemp("home")))
 
 
 @pytest.fixture(scope="session")
@@ -74,3 +83,22 @@ def write_xlsx(path: Path, rows: list[dict], *, title: str | None = None) -> Pat
         ws.append([r.get(h) for h in headers])
     wb.save(path)
     return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_url(request, tmp_path) -> str:
+    """A fresh, empty ledger database: a SQLite file, or the test PostgreSQL with an empty schema."""
+    if request.param == "sqlite":
+        return str(tmp_path / "ledger.sqlite3")
+    if not PG_URL:
+        if PG_REQUIRED:
+            pytest.fail(f"{PG_URL_ENV} is not set: run the tests through scripts/test-services.sh")
+        pytest.skip(f"no PostgreSQL: {PG_URL_ENV} is not set (make test / scripts/test-services.sh sets it)")
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+    return PG_URL

@@ -4,6 +4,7 @@
 * ``render.py`` — templates build/check, fill, blank (paper out)
 * ``cases.py``  — check, notice (case rules, public notices)
 * ``readback.py`` — parse, review apply (signed scans back into records)
+* ``ledger.py`` — db upgrade, ledger import/export (the case ledger)
 * ``base.py``   — the error boundary and ``pass_app`` every command uses
 
 One :class:`~fanpin_forms.app.App` lives in ``ctx.obj``. User-facing text is Chinese.
@@ -20,13 +21,14 @@ import click
 from .. import __version__
 from ..app import ENV_COUNTY, App
 from ..errors import Code, FanpinError
-from . import cases, forms, readback, render
+from . import cases, forms, ledger, readback, render
 from .base import FanpinCommand, FanpinGroup, echo_problems, format_problems, pass_app
 
 
 @click.group(cls=FanpinGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--county", envvar=ENV_COUNTY, metavar="县",
               help=f"县级插件编号或县名（安装了多个县级插件时必选；也可设环境变量 {ENV_COUNTY}）")
+@ledger.db_option
 @click.version_option(__version__, prog_name="fanpin")
 @click.pass_context
 def cli(ctx: click.Context, county: str | None) -> None:
@@ -44,7 +46,7 @@ def _make_app() -> App:
         raise click.ClickException(format_problems(exc.problems)) from None
 
 
-for _module in (forms, render, cases, readback):
+for _module in (forms, render, cases, readback, ledger):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

@@ -16,6 +16,7 @@ import click
 from ..app import App
 from ..intake.load import load_and_check
 from .base import FanpinCommand, echo_problems, pass_app
+from .ledger import db_option
 from ..errors import Code, DataError, FanpinError
 from ..forms.fieldtypes import Invalid, parse_date
 from ..intake.records import LoadResult
@@ -45,24 +46,45 @@ def _choose(app: App, county: str | None) -> None:
         app.choose_county(county)
 
 
-def _load(app: App, data: Path, sheet: str | None) -> LoadResult:
+def _load(app: App, data: Path | None, sheet: str | None) -> LoadResult:
+    """The case ledger from ``--data``, else from the ledger database (``--db``)."""
+    if data is None:
+        from ..ledger.records import load_ledger
+        from .ledger import open_ledger
+
+        ledger = open_ledger()
+        try:
+            return load_ledger(app, ledger)
+        finally:
+            ledger.close()
     return load_and_check(app, app.form("ledger"), data, sheet=sheet)
+
+
+def _source(data: Path | None) -> str:
+    """How the data is named in a report: the file, or the ledger database."""
+    if data is not None:
+        return data.name
+    from .ledger import DB_META
+    from ..ledger.db import resolve_url, shown
+
+    return Path(shown(resolve_url(click.get_current_context().meta.get(DB_META)))).name
 
 
 # --- fanpin check ----------------------------------------------------------------------------
 
 
 @click.command("check", cls=FanpinCommand)
-@click.option("--data", "data", required=True, type=click.Path(path_type=Path),
-              help="防返贫监测对象台账（.xlsx/.csv/.json/.jsonl），列名见 fanpin fields ledger")
+@click.option("--data", "data", type=click.Path(path_type=Path),
+              help="防返贫监测对象台账（.xlsx/.csv/.json/.jsonl），列名见 fanpin fields ledger；不写时读台账数据库")
 @click.option("--sheet", help="Excel 工作表名称（默认第一个有数据的工作表）")
 @click.option("--as-of", "as_of", type=DATE,
               help="检查日期，如 2022-07-01：尚未完成的环节到这天已超过时限的，算作超期")
 @click.option("--county", metavar="县", help="县级插件编号或县名（同 fanpin --county）")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（含每条规则的通知原文）")
+@db_option
 @click.option("-v", "--verbose", is_flag=True, help="每条问题下显示通知原文和户主身份证号（已脱敏）")
 @pass_app
-def check_cmd(app: App, data: Path, sheet: str | None, as_of: dt.date | None, county: str | None,
+def check_cmd(app: App, data: Path | None, sheet: str | None, as_of: dt.date | None, county: str | None,
               as_json: bool, verbose: bool) -> None:
     """按所选县的规则检查台账中每一户的程序和时限，按乡镇、村列出问题。
 
@@ -80,7 +102,7 @@ def check_cmd(app: App, data: Path, sheet: str | None, as_of: dt.date | None, co
     if as_json:
         click.echo(json.dumps({
             "county": {"code": app.county.code, "name": app.county.name},
-            "data": data.name, "as_of": as_of.isoformat() if as_of else None,
+            "data": _source(data), "as_of": as_of.isoformat() if as_of else None,
             "rows": result.rows_total, "cases_checked": len(result.records),
             "data_errors": [str(p) for p in result.errors],
             "data_warnings": [str(p) for p in result.warnings],
@@ -93,14 +115,14 @@ def check_cmd(app: App, data: Path, sheet: str | None, as_of: dt.date | None, co
         click.get_current_context().exit(1)
 
 
-def _print_report(app: App, data: Path, result: LoadResult, grouped, counts: dict[str, int],
+def _print_report(app: App, data: Path | None, result: LoadResult, grouped, counts: dict[str, int],
                   as_of: dt.date | None, verbose: bool) -> None:
     echo_problems(result.warnings)
     if result.errors:
         click.echo(f"以下 {len(result.invalid_rows)} 行数据有误，未做程序检查：", err=True)
         echo_problems(result.errors)
     when = f"检查日期 {fmt_date(as_of)}" if as_of else "未指定 --as-of：只核对已填的日期，不判断未完成的环节是否超期"
-    click.echo(f"{app.county.name}防返贫监测程序检查：{data.name}，检查 {len(result.records)} 户（{when}）")
+    click.echo(f"{app.county.name}防返贫监测程序检查：{_source(data)}，检查 {len(result.records)} 户（{when}）")
     for township, villages in grouped:
         click.echo(f"\n{township or '（未填乡镇）'}")
         for village, findings in villages:
@@ -132,7 +154,7 @@ def _line(f: RuleFinding) -> str:
 
 @click.command("notice", cls=FanpinCommand)
 @click.argument("kind", type=click.Choice(["village", "county"]), metavar="village|county")
-@click.option("--data", "data", required=True, type=click.Path(path_type=Path), help="防返贫监测对象台账")
+@click.option("--data", "data", type=click.Path(path_type=Path), help="防返贫监测对象台账（不写时读台账数据库）")
 @click.option("--sheet", help="Excel 工作表名称（默认第一个有数据的工作表）")
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="输出目录")
@@ -140,9 +162,10 @@ def _line(f: RuleFinding) -> str:
               help="村级公示：公示开始日期不早于此日的户；县级公告：县级审定日期不早于此日的户（用于重印）")
 @click.option("--to", "date_to", type=DATE, help="与 --from 相对的结束日期（含当天）")
 @click.option("--date", "date", type=DATE, help="县级公告的落款日期（默认今天）")
+@db_option
 @click.option("--county", metavar="县", help="县级插件编号或县名（同 fanpin --county）")
 @pass_app
-def notice_cmd(app: App, kind: str, data: Path, sheet: str | None, out_dir: Path, date_from: dt.date | None,
+def notice_cmd(app: App, kind: str, data: Path | None, sheet: str | None, out_dir: Path, date_from: dt.date | None,
                date_to: dt.date | None, date: dt.date | None, county: str | None) -> None:
     """生成村级公示（village，每村每个公示期一份 DOCX）或县级公告（county，DOCX 和网页 HTML）。
 
@@ -166,7 +189,7 @@ def notice_cmd(app: App, kind: str, data: Path, sheet: str | None, out_dir: Path
         raise DataError(result.errors)
     if kind == "village":
         selection = select_village(result.records, form, date_from=date_from, date_to=date_to,
-                                   health_terms=app.county.health_terms, source=data.name)
+                                   health_terms=app.county.health_terms, source=_source(data))
         what, why = "村级公示", "没有已定公示期、尚未县级审定的户"
         for n in selection.notices:
             for rows, minimum, label in ((n.identify, app.county.publicity_days, "识别"),
@@ -176,14 +199,14 @@ def notice_cmd(app: App, kind: str, data: Path, sheet: str | None, out_dir: Path
                                               f"{fmt_date(n.end)} 只有 {n.days} 天，少于 {minimum} 天")
     else:
         selection = select_county(result.records, form, app.county, date=date or dt.date.today(),
-                                  date_from=date_from, date_to=date_to, source=data.name)
+                                  date_from=date_from, date_to=date_to, source=_source(data))
         what, why = "县级公告", "没有已县级审定、尚未公告的户"
     if date_from or date_to:
         why = f"{fmt_date(date_from) or '…'} 至 {fmt_date(date_to) or '…'} 之间没有符合条件的户"
     for w in selection.warnings:
         click.echo(f"提示：{w}", err=True)
     if not selection.notices:
-        raise FanpinError.of(Code.NOTICE_NOTHING, data=data.name, what=f"列入{what}", why=why)
+        raise FanpinError.of(Code.NOTICE_NOTHING, data=_source(data), what=f"列入{what}", why=why)
     files = render_village(selection) if kind == "village" else render_county(selection)
     paths = write_files(files, out_dir, ledger_secrets(result.records, form), what)
     households = sum(len(n.identify) + len(n.eliminate) for n in selection.notices)

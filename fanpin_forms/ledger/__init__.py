@@ -1,0 +1,12 @@
+"""The case ledger (台账): one database at the centre, SQLite by default, PostgreSQL by URL.
+
+* ``models``   — SQLAlchemy 2 typed models of every table (households … audit)
+* ``migrations/`` — Alembic revisions, run in code by ``db`` (no alembic.ini)
+* ``db``       — URL, engine, ``Ledger.open`` (create 0600, migrate, refuse newer/foreign/corrupt), one
+  transaction per write, driver errors as Chinese messages
+* ``sheet``    — a clerk's sheet in chunks (python-calamine for .xlsx/.xls/.ods, the intake reader for .csv)
+* ``importer`` — validate with the intake code, upsert by 户编号 or ID number, conflicts, audit rows
+* ``export``   — the re-importable layout and the national system's columns
+* ``records``  — the ledger's cases as intake Records for ``check`` and ``notice``
+* ``values``, ``audit`` — stored/masked values; actor, operations, the append-only guard
+"""
