@@ -50,7 +50,6 @@ from pathlib import Path
 from openpyxl import Workbook
 
 from fanpin_forms.app import App
-from fanpin_forms.intake.load import load_and_check
 from fanpin_forms.privacy.idcard import check_char
 from fanpin_forms.office.libreoffice import docx_to_pdf, find_soffice
 from fanpin_forms.render.context import record_context, record_ident
@@ -99,7 +98,7 @@ def write_households(path: Path, n: int, seed: int = 20220517) -> Path:
 
 
 def load(app: App, xlsx: Path):
-    result = load_and_check(app, app.form(FORM), xlsx)
+    result = app.load_and_check(app.form(FORM), xlsx)
     if result.errors or len(result.records) != result.rows_total:
         sys.exit(f"generated data rejected: {[str(p) for p in result.errors[:5]]}")
     return result.records

@@ -11,13 +11,17 @@ import os
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .forms.county import County
-from .errors import Code, FanpinError, Location, PluginError, Problem, SpecError, did_you_mean
+from .errors import Code, FanpinError, PluginError, Problem, did_you_mean
 from .forms.fieldtypes import FieldType
 from .forms.model import FormSpec
 from .plugins import ENV_PREFIX, PluginInfo, build_plugin_manager, call_register_hook
-from .forms.spec import FormExtension, apply_extension, load_spec
+from .forms.catalog import build_forms
+
+if TYPE_CHECKING:
+    from .intake.records import LoadResult
 
 ENV_COUNTY = ENV_PREFIX + "COUNTY"
 
@@ -106,36 +110,8 @@ class App:
         self.county  # noqa: B018 -- choosing the county switches off the other counties' plugins
         types = self.field_types
         builtin = {name for name, info in self.plugin_infos.items() if info.builtin}
-        forms: dict[str, FormSpec] = {}
-        extensions: list[FormExtension] = []
-        problems: list[Problem] = []
-        for plugin, path in self._collect("register_forms", "表单定义文件"):
-            try:
-                spec = load_spec(Path(path), types, display_name=_display(Path(path)), plugin=plugin)
-            except SpecError as exc:
-                problems.extend(exc.problems)
-                continue
-            if isinstance(spec, FormExtension):
-                extensions.append(spec)
-                continue
-            old = forms.get(spec.id)
-            if old is not None and old.plugin not in builtin:
-                problems.append(Problem(Code.SPEC_DUPLICATE_FORM, {"form": spec.id, "first": old.source, "second": spec.source}))
-                continue
-            forms[spec.id] = spec
-        for ext in extensions:
-            if ext.extends not in forms:
-                line, col = ext.pos
-                problems.append(Problem(Code.SPEC_EXTENDS_UNKNOWN, {"form": ext.extends, "hint": did_you_mean(ext.extends, list(forms))},
-                                        Location(file=ext.source, line=line, column=col)))
-                continue
-            try:
-                forms[ext.extends] = apply_extension(forms[ext.extends], ext, types)
-            except SpecError as exc:
-                problems.extend(exc.problems)
-        if problems:
-            raise SpecError(problems)
-        return forms
+        return build_forms(self._collect("register_forms", "表单定义文件"), types,
+                           replaceable=lambda old: old.plugin in builtin, display=_display)
 
     def form(self, form_id: str) -> FormSpec:
         forms = self.forms
@@ -157,6 +133,14 @@ class App:
         self.county  # noqa: B018
         return [(plugin, fn) for plugin, fn in self._collect(
             "register_rules", "规则", check=lambda f: None if callable(f) else "应为函数")]
+
+    def load_and_check(self, form: FormSpec, data: Path, *, sheet: str | None = None) -> LoadResult:
+        """:func:`~fanpin_forms.intake.load.load_and_check` with this installation's county,
+        field types and record checks."""
+        from .intake.load import load_and_check
+
+        return load_and_check(form, data, county=self.county, field_types=self.field_types,
+                              record_checks=self.checks, sheet=sheet)
 
     def plugins(self) -> list[PluginInfo]:
         return list(self.plugin_infos.values())

@@ -46,7 +46,6 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from fanpin_forms.app import App
-from fanpin_forms.intake.load import load_and_check
 from fanpin_forms.privacy.idcard import check_char
 from fanpin_forms.forms.model import CIRCLED, FormSpec
 from fanpin_forms.readback.geometry import DateArea, PageGeometry, Rect, SignArea, page_geometry
@@ -221,7 +220,7 @@ def load_records(app: App, form_id: str, rows: list[dict], workdir: Path | None 
     with tempfile.TemporaryDirectory(prefix="scansim-rows-") as tmp:
         path = Path(workdir or tmp) / f"{form_id}_rows.json"
         path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
-        result = load_and_check(app, app.form(form_id), path)
+        result = app.load_and_check(app.form(form_id), path)
     if result.errors:
         raise ValueError(f"invented rows rejected: {[str(p) for p in result.errors[:5]]}")
     return result.records

@@ -14,7 +14,6 @@ from pathlib import Path
 import click
 
 from ..app import App
-from ..intake.load import load_and_check
 from .base import FanpinCommand, echo_problems, pass_app
 from ..errors import Code, DataError, FanpinError
 from ..forms.fieldtypes import Invalid, parse_date
@@ -46,7 +45,7 @@ def _choose(app: App, county: str | None) -> None:
 
 
 def _load(app: App, data: Path, sheet: str | None) -> LoadResult:
-    return load_and_check(app, app.form("ledger"), data, sheet=sheet)
+    return app.load_and_check(app.form("ledger"), data, sheet=sheet)
 
 
 # --- fanpin check ----------------------------------------------------------------------------

@@ -189,7 +189,6 @@ def fill_cmd(app: App, form_id: str, data: Path, out_dir: Path, skip_invalid: bo
              workers: int | None) -> None:
     """按台账批量填表：每户一个 DOCX（可加 PDF）。先校验全部记录，有错误时不生成任何文件。"""
     from ..util.atomic import ensure_dir
-    from ..intake.load import load_and_check
     from ..render.context import record_context, record_ident
     from ..render.fill import DEFAULT_PATTERN, fill_batch
     from ..render.naming import parse_pattern
@@ -203,7 +202,7 @@ def fill_cmd(app: App, form_id: str, data: Path, out_dir: Path, skip_invalid: bo
         raise RenderError.of(Code.RENDER_BAD_OUTPUT, path=str(merge_pdf), expected=".pdf")
     compiled = _compiled(app, form, template, year)
 
-    result = load_and_check(app, form, data, sheet=sheet)
+    result = app.load_and_check(form, data, sheet=sheet)
     echo_problems(result.warnings)
     file_level = [p for p in result.errors if p.location.row is None]
     if result.errors and (not skip_invalid or file_level):

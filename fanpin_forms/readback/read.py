@@ -525,10 +525,8 @@ class _DataCheck:
     def _load(self, form):
         if form.id in self._by_form:
             return self._by_form[form.id]
-        from ..intake.load import load_and_check
-
         try:
-            result = load_and_check(self.app, form, self.data, sheet=self.sheet)
+            result = self.app.load_and_check(form, self.data, sheet=self.sheet)
         except (DataError, FanpinError) as exc:
             self.problems.extend(p.with_location(file=str(self.data)) if not p.location.file else p
                                  for p in exc.problems[:5])
