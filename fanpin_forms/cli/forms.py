@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 
 from ..app import App
-from ..errors import Problem
 from .base import FanpinCommand, FanpinGroup, echo_problems, pass_app
 
 
@@ -29,7 +28,7 @@ def spec_check(app: App, paths: tuple[Path, ...]) -> None:
     """校验表单定义文件，列出每个问题（文件:行:列: 说明）。"""
     from ..forms.catalog import check_spec_files
 
-    ok = check_spec_files(_expand(paths, "*.yaml", "*.yml"), app.field_types, app.forms)
+    ok = check_spec_files(_expand(paths, "*.yaml", "*.yml"), app.field_types, lambda: app.forms)
     click.echo(f"{ok} 个表单定义文件全部通过校验。")
 
 

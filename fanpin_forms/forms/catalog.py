@@ -52,10 +52,11 @@ def build_forms(sources: Iterable[tuple[str, Path]], types: Mapping[str, FieldTy
 
 
 def check_spec_files(paths: Iterable[Path], types: Mapping[str, FieldType],
-                     forms: Mapping[str, FormSpec]) -> int:
+                     installed: Callable[[], Mapping[str, FormSpec]]) -> int:
     """Spec check of the given files: each is loaded and, if it extends a known form,
     applied to it. Returns how many files passed; raises one :class:`SpecError` with
-    every problem. An extension of a form not installed is checked on its own."""
+    every problem. An extension of a form not installed is checked on its own;
+    ``installed`` (the installed forms) is called only when a file is an extension."""
     problems: list[Problem] = []
     ok = 0
     for path in paths:
@@ -66,7 +67,7 @@ def check_spec_files(paths: Iterable[Path], types: Mapping[str, FieldType],
             problems.extend(exc.problems)
             continue
         if isinstance(spec, FormExtension):
-            _extend(forms, spec, types, problems, unknown_base_is_error=False)
+            _extend(installed(), spec, types, problems, unknown_base_is_error=False)
         if len(problems) == before:
             ok += 1
     if problems:
