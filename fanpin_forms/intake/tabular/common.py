@@ -10,11 +10,17 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from openpyxl.utils import get_column_letter
-
 from ...errors import Code, DataError, Location, Problem
 from ...util import limits
 from ...util.limits import human_bytes
+
+
+def get_column_letter(column: int) -> str:
+    """Excel's column name (1 -> "A", 28 -> "AB"), from openpyxl, imported only when a
+    message needs it: reading a CSV or JSON file does not load openpyxl."""
+    from openpyxl.utils import get_column_letter as letter
+
+    return letter(column)
 
 
 #: How many non-empty rows at the top of a sheet are searched for the header.

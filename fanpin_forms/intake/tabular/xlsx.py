@@ -7,13 +7,11 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-from openpyxl.utils import get_column_letter
-
 from ...errors import Code, DataError, Location, did_you_mean
 from ...util import limits
 from ...util.zipguard import ZipLimitError, safe_zip
 from .common import (HeaderScore, SourceTable, _build_table, _find_header, _os_reason, _too_many_columns,
-                     _too_many_rows, _unreadable, _xlsx_value)
+                     _too_many_rows, _unreadable, _xlsx_value, get_column_letter)
 
 
 # ----------------------------------------------------------------------------- xlsx
