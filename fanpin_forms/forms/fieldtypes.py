@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from ..errors import Code, did_you_mean
-from .model import ADDRESS_PARTS, CIRCLED, Code as FormCode, Field, FormSpec
+from .model import ADDRESS_PARTS, CIRCLED, CodeItem, Field, FormSpec
 
 
 class Invalid(Exception):
@@ -241,7 +241,7 @@ def _code_tokens(text: str) -> list[str]:
     return tokens
 
 
-def resolve_code(token: str, codes: list[FormCode]) -> FormCode | None:
+def resolve_code(token: str, codes: list[CodeItem]) -> CodeItem | None:
     """A token → code: ③, 3, (3), 因病, 病 or an alias."""
     t = nfkc(token).strip("()（）.。 ")
     if token in CIRCLED[1:]:

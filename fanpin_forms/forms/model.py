@@ -32,8 +32,8 @@ def circled(no: int) -> str:
 
 
 @dataclass(frozen=True)
-class Code:
-    """One entry of a code list, e.g. ⑥ 因病."""
+class CodeItem:
+    """One entry of a code list, e.g. ⑥ 因病 (not :class:`fanpin_forms.errors.Code`, the message catalogue)."""
 
     no: int
     name: str
@@ -51,9 +51,9 @@ class Code:
 class CodeList:
     id: str
     title: str
-    codes: tuple[Code, ...]
+    codes: tuple[CodeItem, ...]
 
-    def by_no(self, no: int) -> Code | None:
+    def by_no(self, no: int) -> CodeItem | None:
         return next((c for c in self.codes if c.no == no), None)
 
     @property
@@ -144,7 +144,7 @@ class FormSpec:
     def stage(self, key: str) -> Stage | None:
         return next((s for s in self.stages if s.key == key), None)
 
-    def all_codes(self) -> list[Code]:
+    def all_codes(self) -> list[CodeItem]:
         return [c for cl in self.code_lists.values() for c in cl.codes]
 
     @property
