@@ -1,4 +1,4 @@
-"""The application object: plugins loaded, county chosen, forms and checks collected.
+"""The application object: plugins loaded, county chosen, forms, record checks and case rules collected.
 
 The CLI builds one :class:`App` and keeps it in ``ctx.obj``; tests and other
 programs use it directly. Everything is computed on first use, so ``fanpin
@@ -121,8 +121,9 @@ class App:
         return forms[form_id]
 
     @cached_property
-    def checks(self) -> list[tuple[str, Callable]]:
-        """(plugin, check) for every registered record check of the chosen county."""
+    def record_checks(self) -> list[tuple[str, Callable]]:
+        """(plugin, check) for every record check (``register_checks``) of the chosen county:
+        run on each row by validate and fill; not the case rules of ``fanpin check``."""
         self.county  # noqa: B018
         return [(plugin, fn) for plugin, fn in self._collect(
             "register_checks", "检查", check=lambda f: None if callable(f) else "应为函数")]
@@ -140,7 +141,7 @@ class App:
         from .intake.load import load_and_check
 
         return load_and_check(form, data, county=self.county, field_types=self.field_types,
-                              record_checks=self.checks, sheet=sheet)
+                              record_checks=self.record_checks, sheet=sheet)
 
     def plugins(self) -> list[PluginInfo]:
         return list(self.plugin_infos.values())

@@ -1,8 +1,8 @@
 """Build the DOCX template of a form from its spec (python-docx).
 
 The page reproduces the official annex: caption ("附件2") top-left, the title centred,
-the ``layout`` blocks in order, then the notes (说明). Blanks are underlined runs
-holding one plain Jinja tag each (``{{ f_head_name }}``); blanks of choice fields are
+the ``layout`` blocks in order, then the notes (说明). Slots are underlined runs
+holding one plain Jinja tag each (``{{ f_head_name }}``); slots of choice fields are
 followed by their codes as tick boxes (``{{ x_sanbaozhang_1 }}①…``). Every page
 carries a QR code (an anchored picture in the top margin, alt text ``fanpin-qr``,
 whose image the filler replaces) and the same page id in small text
@@ -13,7 +13,7 @@ Layout rules that keep a form on ONE A4 page in LibreOffice and Word:
 * tables use a fixed layout with ``gridCol`` widths AND every cell's width
   (LibreOffice ignores cell widths alone and splits columns evenly);
 * a text line that would not fit is broken at its ideographic spaces (　) rather
-  than in the middle of a blank;
+  than in the middle of a slot;
 * every run names its East Asian font (``w:eastAsia``), which Word and LibreOffice
   use for Chinese; ``run.font.name`` alone only sets the Latin font.
 
@@ -65,7 +65,7 @@ QR_TOP_CM = 0.3  # from the top edge of the page, inside the top margin
 STAGE_TITLE_CM = 3.0
 STAGE_TITLE_CHARS = 6  # characters per line in the stage-title column
 COMPACT_STAGES = 5  # from this many stages on, a single signer and the date share a line (annex 3)
-YEAR_ROOM_CHARS = 5  # blank room needed before 年 for a handwritten year when they share a line
+YEAR_ROOM_CHARS = 5  # empty room needed before 年 for a handwritten year when they share a line
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ def paragraph_format(par, *, align=None, first_chars: float = 0, left_chars: flo
     return par
 
 
-# --- printed text with blanks ------------------------------------------------------
+# --- printed text with slots ------------------------------------------------------
 
 
 def _piece_width(form: FormSpec, piece, factor: float) -> float:
@@ -199,7 +199,7 @@ def _break_lines(form: FormSpec, pieces: list, capacity: float, factor: float) -
 
 def add_printed(par, form: FormSpec, text: str, style: Style = BODY, *, capacity: float | None = None,
                 factor: float = 1.0) -> bool:
-    """``text`` with its ``{blanks}`` as runs: literal text, underlined tags, tick boxes.
+    """``text`` with its ``{slots}`` as runs: literal text, underlined tags, tick boxes.
 
     With ``capacity`` (characters per line), a line that would overflow is broken at
     its ideographic spaces; returns True if it was."""
@@ -225,7 +225,7 @@ def add_printed(par, form: FormSpec, text: str, style: Style = BODY, *, capacity
                     add_run(par, tag(N.tick_var(f.key, code.no)), style, latin=N.BOX_FONT, east=N.BOX_FONT)
                     add_run(par, code.mark, style)
                     if code.needs_reason and f.params.get("reason_field"):
-                        # after the box, not in the blank: a long reason must not move the boxes
+                        # after the box, not in the slot: a long reason must not move the boxes
                         add_run(par, tag(N.reason_var(f.key, code.no)), style)
     return broken
 

@@ -37,7 +37,7 @@ class SourceRow:
 
 @dataclass(frozen=True)
 class SourceTable:
-    """A whole data file (one sheet of a workbook), header found, blank rows dropped."""
+    """A whole data file (one sheet of a workbook), header found, empty rows dropped."""
 
     path: Path
     sheet: str | None
@@ -142,7 +142,7 @@ def _json_value(value: object) -> object:
 
 
 def _header_text(value: object) -> str | None:
-    """Column name from a header cell, or None when the cell is blank."""
+    """Column name from a header cell, or None when the cell is empty."""
     if value is None:
         return None
     if isinstance(value, dt.date):  # also datetime
@@ -242,7 +242,7 @@ def _build_table(
         name = _header_text(header_values[i]) if i < len(header_values) else None
         if name is None:
             if not has_data[i]:
-                continue  # blank header, blank column: a spacer, ignore it
+                continue  # empty header, empty column: a spacer, ignore it
             name = f"第{get_column_letter(i + 1)}列"
         if name in first_seen:
             problems.append(

@@ -169,7 +169,7 @@ def _read_workbook(
     visible = [w for w in worksheets if w.sheet_state == "visible"]
     hidden = [w for w in worksheets if w.sheet_state != "visible"]
     order = ([active] if active is not None else []) + [w for w in visible + hidden if w is not active]
-    # The first sheet with a header and rows under it; sheets that are blank,
+    # The first sheet with a header and rows under it; sheets that are empty,
     # headerless or header-only (instructions, code lists) are passed over.
     # Any other problem (duplicate header...) belongs to that sheet and is raised.
     first_with_data: tuple[str, list] | None = None
