@@ -94,11 +94,11 @@ def plugins_cmd(app: App, as_json: bool) -> None:
 
 @click.command("validate", cls=FanpinCommand)
 @click.argument("form_id", metavar="表单")
-@click.option("--data", "data", required=True, type=click.Path(path_type=Path), help="数据文件（.xlsx/.csv/.json/.jsonl）")
+@click.option("--data", "data", required=True, type=click.Path(path_type=Path), help="农户信息表（.xlsx/.csv/.json/.jsonl；表单 ledger 为监测对象台账）")
 @click.option("--sheet", help="Excel 工作表名称（默认第一个有数据的工作表）")
 @pass_app
 def validate_cmd(app: App, form_id: str, data: Path, sheet: str | None) -> None:
-    """校验数据文件：列出每一行的每个错误（行号与 Excel 一致）。"""
+    """校验农户信息表（或监测对象台账）：列出每一行的每个错误（行号与 Excel 一致）。"""
 
     result = app.load_and_check(app.form(form_id), data, sheet=sheet)
     echo_problems(result.warnings)

@@ -169,7 +169,7 @@ def write_errors_csv(path: Path, problems: list[Problem]) -> Path:
 @click.command("fill", cls=FanpinCommand)
 @click.argument("form_id", metavar="表单")
 @click.option("--data", "data", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="台账文件（.xlsx/.csv/.json/.jsonl）")
+              help="农户信息表（.xlsx/.csv/.json/.jsonl）")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
               help="输出目录")
 @click.option("--skip-invalid", is_flag=True, help="跳过有错误的记录，只生成正确的，错误写入 输出目录/errors.csv")
@@ -187,7 +187,7 @@ def write_errors_csv(path: Path, problems: list[Problem]) -> Path:
 def fill_cmd(app: App, form_id: str, data: Path, out_dir: Path, skip_invalid: bool, name_pattern: str | None,
              want_pdf: bool, merge_pdf: Path | None, year: int | None, template: Path | None, sheet: str | None,
              workers: int | None) -> None:
-    """按台账批量填表：每户一个 DOCX（可加 PDF）。先校验全部记录，有错误时不生成任何文件。"""
+    """按农户信息表批量填表：每户一个 DOCX（可加 PDF）。先校验全部记录，有错误时不生成任何文件。"""
     from ..util.atomic import ensure_dir
     from ..render.context import record_context, record_ident
     from ..render.fill import DEFAULT_PATTERN, fill_batch

@@ -23,7 +23,7 @@ from ..forms.model import ADDRESS_PARTS, Field, FormSpec
 from .tabular import SourceTable, read_table
 
 CASE_ID_HEADERS = ("户编号", "编号", "户码", "家庭编号", "case_id")
-#: a row of a few cells starting with one of these is a ledger's footer, not a household
+#: a row of a few cells starting with one of these is a sheet's footer, not a household
 FOOTER_WORDS = ("合计", "小计", "总计", "填表人", "制表人", "审核人", "填报人", "负责人", "填表日期", "备注：", "说明：")
 CASE_ID = "case_id"
 _MARKS = re.compile(r"[*＊]|[（(]必填[)）]|[（(]选填[)）]")
@@ -206,7 +206,7 @@ class _FirstRows:
 
 
 def is_footer(cells: dict[str, Any]) -> bool:
-    """合计/填表人 rows under a ledger: few cells, one starting with a footer word."""
+    """合计/填表人 rows under a household sheet or case ledger: few cells, one starting with a footer word."""
     filled = [str(v).strip() for v in cells.values() if not is_empty(v)]
     return 0 < len(filled) <= 3 and any(v.startswith(FOOTER_WORDS) for v in filled)
 
