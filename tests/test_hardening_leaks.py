@@ -29,7 +29,7 @@ from fanpin_forms.privacy.idcard import check_char
 from fanpin_forms.privacy.leakguard import DEFAULT_HEALTH_TERMS, compact, find
 from fanpin_forms.privacy.masking import scrub_shapes
 from fanpin_forms.cases.notices import NoticeRow, guard_rows
-from fanpin_forms.render.naming import HIDDEN, MAX_NAME_BYTES, file_names
+from fanpin_forms.render.filenames import HIDDEN, MAX_NAME_BYTES, file_names
 from tests.test_notices import sensitive_rows
 
 VILLAGE_ROW = 1  # in publicity, not yet approved: listed by `notice village`

@@ -191,7 +191,7 @@ def fill_cmd(app: App, form_id: str, data: Path, out_dir: Path, skip_invalid: bo
     from ..util.atomic import ensure_dir
     from ..render.context import record_context, record_ident
     from ..render.fill import DEFAULT_PATTERN, fill_batch
-    from ..render.naming import parse_pattern
+    from ..render.filenames import parse_pattern
     from ..render.pdfout import merged_pdf, pdfs_beside
 
     form = printable_form(app, form_id)

@@ -8,7 +8,7 @@
 * :mod:`.fill` — ``fill_batch`` (process pool for big batches, all or nothing);
 * :mod:`.qr` — the page id: ``encode_payload`` / ``decode_payload`` / ``qr_png``;
 * :mod:`.check` — ``check_template`` for county-edited templates;
-* :mod:`.naming` — safe output file names; :mod:`.pdfout` — PDFs through LibreOffice.
+* :mod:`.filenames` — safe output file names; :mod:`.pdfout` — PDFs through LibreOffice.
 """
 
 from importlib import import_module
