@@ -2,7 +2,7 @@
 
 Modelled on pyxform's ``ErrorCode``: each member is a code (topic prefix + number)
 whose value is a Chinese message template. Code raises :class:`FanpinError` (or a
-subclass) holding one or more :class:`Problem` objects; only ``cli.py`` turns them
+subclass) holding one or more :class:`Problem` objects; only ``cli/base.py`` turns them
 into ``click.ClickException``. Tests assert against ``Code.X.format(...)``, never
 against copied strings.
 
@@ -187,7 +187,7 @@ class Code(str, Enum):
     READ_REVIEW_BAD_VALUE = "更正表第 {row} 行（{id}，{item}）：「{value}」无效：{why}"
     READ_REVIEW_RECORDS_UNREADABLE = "无法读取识别结果文件 {path}：{why}"
 
-    # --- case rules and public notices (RULE_*, NOTICE_*), added for issue 5 ----
+    # --- case rules and public notices (RULE_*, NOTICE_*) ----------------
     RULE_CRASHED = "插件「{plugin}」的规则「{rule}」检查{where}时出错：{why}"
     RULE_BAD_RESULT = "插件「{plugin}」的规则「{rule}」返回了无效的结果：{why}"
     NOTICE_NOTHING = "监测对象台账 {data} 中没有需要{what}的户（{why}）"

@@ -1,6 +1,6 @@
 """Commands that read returned paper: ``fanpin parse`` and ``fanpin review apply``.
 
-The lead attaches them with ``cli.add_command(...)``; see :data:`COMMANDS`.
+``fanpin_forms.cli`` adds them to the root group from :data:`COMMANDS`.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def review_apply(app: App, corrections: Path, out: Path, records_in: Path | None
     click.echo(f"已应用 {n} 条更正，写入 {out}；还有 {left} 项待复核。")
 
 
-#: what the lead attaches to the root group
+#: the commands ``fanpin_forms.cli`` adds to the root group
 COMMANDS = (parse_cmd, review)
 
 __all__ = ["COMMANDS", "parse_cmd", "review"]

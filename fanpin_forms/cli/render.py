@@ -1,6 +1,6 @@
 """Commands that print forms: ``fanpin templates build|check``, ``fanpin fill``, ``fanpin blank``.
 
-The lead attaches them with ``cli.add_command(...)``; see :data:`COMMANDS`.
+``fanpin_forms.cli`` adds them to the root group from :data:`COMMANDS`.
 """
 
 from __future__ import annotations
@@ -282,7 +282,7 @@ def blank_cmd(app: App, form_id: str, copies: int, out: Path, start: int, year: 
     click.echo(f"已生成 {copies} 份空白「{form.title}」（流水号 {start}–{last}）于 {out}")
 
 
-#: what the lead attaches to the root group
+#: the commands ``fanpin_forms.cli`` adds to the root group
 COMMANDS = (templates, fill_cmd, blank_cmd)
 
 __all__ = ["COMMANDS", "blank_cmd", "fill_cmd", "templates", "write_errors_csv"]
