@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from fanpin_forms.intake.checks import Finding
+
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("openpyxl", "docx", "lxml", "jinja2", "PIL", "numpy")
 
@@ -49,3 +51,35 @@ def test_reading_a_csv_does_not_load_openpyxl(tmp_path):
     data.write_text("户主姓名,人口数\n张三,3\n", encoding="utf-8")
     assert "openpyxl" not in _loaded_after(
         f"from fanpin_forms.intake.tabular import read_table\nread_table({str(data)!r})")
+
+
+def test_low_level_modules_do_not_load_the_composition_root():
+    code = ("import sys\nimport fanpin_forms.intake.load, fanpin_forms.forms.catalog, fanpin_forms.render.fill\n"
+            "print('fanpin_forms.app' in sys.modules)")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_load_and_check_takes_its_parts_explicitly():
+    from fanpin_forms.app import App
+    from fanpin_forms.intake.load import load_and_check
+
+    app = App("yueyang")
+    form = app.form("annex2")
+    data = ROOT / "samples" / "households.xlsx"
+    via_app = app.load_and_check(form, data)
+    direct = load_and_check(form, data, county=app.county, field_types=app.field_types,
+                            record_checks=app.record_checks)
+    assert via_app.records and [r.row for r in direct.records] == [r.row for r in via_app.records]
+    seen = []
+
+    def refuse_first(record, form, county):
+        seen.append(record.row)
+        if record.row == via_app.records[0].row:
+            yield Finding.error(None, "测试")
+
+    only = load_and_check(form, data, county=app.county, field_types=app.field_types,
+                          record_checks=[("test", refuse_first)])
+    assert seen == [r.row for r in via_app.records]
+    assert [r.row for r in only.records] == seen[1:] and len(only.errors) == 1
