@@ -38,7 +38,6 @@ import argparse
 import json
 import os
 import platform
-import random
 import resource
 import statistics
 import subprocess
@@ -47,11 +46,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from openpyxl import Workbook
-
 from fanpin_forms.app import App
-from fanpin_forms.intake.load import load_and_check
-from fanpin_forms.privacy.idcard import check_char
+from fanpin_forms.testing.households import households, write_xlsx
 from fanpin_forms.office.libreoffice import docx_to_pdf, find_soffice
 from fanpin_forms.render.context import record_context, record_ident
 from fanpin_forms.render.fill import compile_for, fill_batch, make_env
@@ -64,42 +60,14 @@ TEMPLATE = ROOT / "templates" / "annex2.docx"
 FORM, YEAR, PDF_SAMPLE = "annex2", 2022, 20
 TARGET_FILL, TARGET_PDF = 15.0, 20.0
 
-HEADERS = "户编号 户主姓名 身份证号码 家庭人口 联系电话 乡镇（街道） 村（社区） 村民小组 三保障问题 风险类型 其他原因".split()
-SURNAMES = "李王张刘陈杨黄赵周吴徐孙胡朱郭何高林罗彭方任钟姚"
-GIVEN = "建国秀英德明桂兰志强淑珍春生玉梅海涛丽华长根凤英友才冬梅翠兰松林小红大勇"
-TOWNS = {"荣家湾镇": ["杨林村", "向阳村", "荣湾社区"], "新墙镇": ["清水村", "新墙村"], "筻口镇": ["潼溪村", "筻口村"],
-         "黄沙街镇": ["黄沙村", "港口村"], "张谷英镇": ["张谷英村", "渭洞村"], "月田镇": ["月田村", "花苗村"]}
-GROUPS = "一组 二组 三组 四组 五组 六组".split()
-SANBAOZHANG = ["", "①", "②", "③", "④", "⑤", "①③", "1,5", ""]
-RISKS = ["⑥", "⑦", "因病、因学", "⑧", "⑨", "⑩", "⑪", "⑫", "⑬", "6,13", "⑥⑧"]
-
 
 def write_households(path: Path, n: int, seed: int = 20220517) -> Path:
     """``n`` invented households (distinct valid ID numbers) as a clerk's .xlsx."""
-    rng, ids = random.Random(seed), set()
-    wb = Workbook()
-    ws = wb.active
-    ws.append(HEADERS)
-    for i in range(1, n + 1):
-        while True:
-            first17 = (f"430621{rng.randint(1950, 2000):04d}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
-                       f"{rng.randint(10, 999):03d}")
-            if first17 not in ids:
-                ids.add(first17)
-                break
-        name = rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, rng.choice((1, 2))))
-        town = rng.choice(list(TOWNS))
-        risk, reason = (("⑥⑭", "房屋受白蚁侵蚀需整体维修") if i % 50 == 7 else (rng.choice(RISKS), ""))
-        phone = (f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}" if i % 4
-                 else f"0730-{rng.randint(2000000, 8999999)}")
-        ws.append([f"YY-{i:05d}", name, first17 + check_char(first17), rng.randint(1, 7), phone, town,
-                   rng.choice(TOWNS[town]), rng.choice(GROUPS), rng.choice(SANBAOZHANG), risk, reason])
-    wb.save(path)
-    return path
+    return write_xlsx(path, households(n, seed, prefix="YY"))
 
 
 def load(app: App, xlsx: Path):
-    result = load_and_check(app, app.form(FORM), xlsx)
+    result = app.load_and_check(app.form(FORM), xlsx)
     if result.errors or len(result.records) != result.rows_total:
         sys.exit(f"generated data rejected: {[str(p) for p in result.errors[:5]]}")
     return result.records

@@ -87,7 +87,7 @@ def child(kind: str, url: str, sheet: str) -> None:
 
         ledger = Ledger.open(url)
         t = time.perf_counter()
-        result = import_file(app, ledger, Path(sheet))
+        result = import_file(app.ledger_setup(), ledger, Path(sheet))
         seconds = time.perf_counter() - t
         rows = result.added + result.updated + result.unchanged
     ledger.close()

@@ -1,4 +1,4 @@
-"""The application object: plugins loaded, county chosen, forms and checks collected.
+"""The application object: plugins loaded, county chosen, forms, record checks and case rules collected.
 
 The CLI builds one :class:`App` and keeps it in ``ctx.obj``; tests and other
 programs use it directly. Everything is computed on first use, so ``fanpin
@@ -11,13 +11,17 @@ import os
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .forms.county import County
-from .errors import Code, FanpinError, Location, PluginError, Problem, SpecError, did_you_mean
+from .errors import Code, FanpinError, PluginError, Problem, did_you_mean
 from .forms.fieldtypes import FieldType
 from .forms.model import FormSpec
 from .plugins import ENV_PREFIX, PluginInfo, build_plugin_manager, call_register_hook
-from .forms.spec import FormExtension, apply_extension, load_spec
+from .forms.catalog import build_forms
+
+if TYPE_CHECKING:
+    from .intake.records import LoadResult
 
 ENV_COUNTY = ENV_PREFIX + "COUNTY"
 
@@ -106,36 +110,8 @@ class App:
         self.county  # noqa: B018 -- choosing the county switches off the other counties' plugins
         types = self.field_types
         builtin = {name for name, info in self.plugin_infos.items() if info.builtin}
-        forms: dict[str, FormSpec] = {}
-        extensions: list[FormExtension] = []
-        problems: list[Problem] = []
-        for plugin, path in self._collect("register_forms", "表单定义文件"):
-            try:
-                spec = load_spec(Path(path), types, display_name=_display(Path(path)), plugin=plugin)
-            except SpecError as exc:
-                problems.extend(exc.problems)
-                continue
-            if isinstance(spec, FormExtension):
-                extensions.append(spec)
-                continue
-            old = forms.get(spec.id)
-            if old is not None and old.plugin not in builtin:
-                problems.append(Problem(Code.SPEC_DUPLICATE_FORM, {"form": spec.id, "first": old.source, "second": spec.source}))
-                continue
-            forms[spec.id] = spec
-        for ext in extensions:
-            if ext.extends not in forms:
-                line, col = ext.pos
-                problems.append(Problem(Code.SPEC_EXTENDS_UNKNOWN, {"form": ext.extends, "hint": did_you_mean(ext.extends, list(forms))},
-                                        Location(file=ext.source, line=line, column=col)))
-                continue
-            try:
-                forms[ext.extends] = apply_extension(forms[ext.extends], ext, types)
-            except SpecError as exc:
-                problems.extend(exc.problems)
-        if problems:
-            raise SpecError(problems)
-        return forms
+        return build_forms(self._collect("register_forms", "表单定义文件"), types,
+                           replaceable=lambda old: old.plugin in builtin, display=_display)
 
     def form(self, form_id: str) -> FormSpec:
         forms = self.forms
@@ -145,8 +121,9 @@ class App:
         return forms[form_id]
 
     @cached_property
-    def checks(self) -> list[tuple[str, Callable]]:
-        """(plugin, check) for every registered record check of the chosen county."""
+    def record_checks(self) -> list[tuple[str, Callable]]:
+        """(plugin, check) for every record check (``register_checks``) of the chosen county:
+        run on each row by validate and fill; not the case rules of ``fanpin check``."""
         self.county  # noqa: B018
         return [(plugin, fn) for plugin, fn in self._collect(
             "register_checks", "检查", check=lambda f: None if callable(f) else "应为函数")]
@@ -158,8 +135,24 @@ class App:
         return [(plugin, fn) for plugin, fn in self._collect(
             "register_rules", "规则", check=lambda f: None if callable(f) else "应为函数")]
 
+    def load_and_check(self, form: FormSpec, data: Path, *, sheet: str | None = None) -> LoadResult:
+        """:func:`~fanpin_forms.intake.load.load_and_check` with this installation's county,
+        field types and record checks."""
+        from .intake.load import load_and_check
+
+        return load_and_check(form, data, county=self.county, field_types=self.field_types,
+                              record_checks=self.record_checks, sheet=sheet)
+
     def plugins(self) -> list[PluginInfo]:
         return list(self.plugin_infos.values())
+
+    def ledger_setup(self):
+        """What the case ledger needs (:class:`~fanpin_forms.ledger.setup.LedgerSetup`): the
+        ledger form, the county, the field types and the record checks."""
+        from .ledger.setup import FORM, LedgerSetup
+
+        return LedgerSetup(form=self.form(FORM), county=self.county, field_types=self.field_types,
+                           record_checks=self.record_checks)
 
     def read_setup(self):
         """What reading returned paper needs (:class:`~fanpin_forms.readback.setup.ReadSetup`),
@@ -169,7 +162,6 @@ class App:
         if setup is None:
             import functools
 
-            from .intake.load import load_and_check
             from .readback.setup import Printer, ReadSetup
             from .render.context import record_context
             from .render.fill import compile_for
@@ -178,7 +170,7 @@ class App:
             setup = self.__dict__["_read_setup"] = ReadSetup(
                 county=self.county, field_types=self.field_types, forms=self.forms,
                 printer=Printer(compile=compile_for, context=record_context, to_pdf=merged_pdf),
-                load_records=functools.partial(load_and_check, self),
+                load_records=self.load_and_check,
                 rebuild=functools.partial(read_setup_for, getattr(self.county, "code", None)))
         return setup
 

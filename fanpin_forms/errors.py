@@ -2,7 +2,7 @@
 
 Modelled on pyxform's ``ErrorCode``: each member is a code (topic prefix + number)
 whose value is a Chinese message template. Code raises :class:`FanpinError` (or a
-subclass) holding one or more :class:`Problem` objects; only ``cli.py`` turns them
+subclass) holding one or more :class:`Problem` objects; only ``cli/base.py`` turns them
 into ``click.ClickException``. Tests assert against ``Code.X.format(...)``, never
 against copied strings.
 
@@ -178,8 +178,8 @@ class Code(str, Enum):
     READ_DATE_INVALID = "日期「{text}」无效：{why}"
     READ_FIELD_UNREAD = "「{label}」没能读出"
     READ_FIELD_UNCERTAIN = "「{label}」识读不确定：读出「{value}」"
-    READ_FIELD_MISMATCH = "「{label}」读出「{value}」，与台账不一致（台账：「{expected}」）"
-    READ_NO_RECORD = "台账 {data} 中没有{what}「{ident}」的记录，无法核对打印内容"
+    READ_FIELD_MISMATCH = "「{label}」读出「{value}」，与农户信息表不一致（农户信息表：「{expected}」）"
+    READ_NO_RECORD = "农户信息表 {data} 中没有{what}「{ident}」的记录，无法核对打印内容"
     READ_REVIEW_FILE_UNREADABLE = "无法读取更正表 {path}：{why}"
     READ_REVIEW_NO_COLUMNS = "更正表 {path} 中找不到「条目编号」和「更正值」两列（第一行应为列名）"
     READ_REVIEW_UNKNOWN_ID = "更正表第 {row} 行：没有编号为「{id}」的复核条目{hint}"
@@ -187,10 +187,10 @@ class Code(str, Enum):
     READ_REVIEW_BAD_VALUE = "更正表第 {row} 行（{id}，{item}）：「{value}」无效：{why}"
     READ_REVIEW_RECORDS_UNREADABLE = "无法读取识别结果文件 {path}：{why}"
 
-    # --- case rules and public notices (RULE_*, NOTICE_*), added for issue 5 ----
+    # --- case rules and public notices (RULE_*, NOTICE_*) ----------------
     RULE_CRASHED = "插件「{plugin}」的规则「{rule}」检查{where}时出错：{why}"
     RULE_BAD_RESULT = "插件「{plugin}」的规则「{rule}」返回了无效的结果：{why}"
-    NOTICE_NOTHING = "台账 {data} 中没有需要{what}的户（{why}）"
+    NOTICE_NOTHING = "监测对象台账 {data} 中没有需要{what}的户（{why}）"
     NOTICE_SENSITIVE = "生成的{what}中出现了敏感信息（{kind}，{where}），已停止，未写出任何文件"
     NOTICE_BAD_RANGE = "日期范围无效：开始日期 {start} 晚于结束日期 {end}"
 
@@ -234,7 +234,7 @@ class Code(str, Enum):
 
     # --- privacy: the leak guard, formulas in cells ------------------------------
     NOTICE_PRIVATE_VALUE = (
-        "「{value}」中有{kinds}{whose}，{what}中不得公开（二、5）；请在台账中改正这一格后重新生成。未写出任何文件"
+        "「{value}」中有{kinds}{whose}，{what}中不得公开（二、5）；请在监测对象台账中改正这一格后重新生成。未写出任何文件"
     )
     VALUE_FORMULA = "「{value}」以「{char}」开头，Excel 会把它当作公式执行；请删去开头的「{char}」"
 

@@ -22,10 +22,7 @@ import datetime as dt
 import random
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-
-from fanpin_forms.privacy.idcard import check_char
+from fanpin_forms.testing.households import id_number, titled_workbook
 
 HEADERS = [
     "户编号", "户主姓名", "身份证号码", "家庭人口", "联系电话", "乡镇", "村", "村民小组", "风险类型", "其他原因",
@@ -84,11 +81,6 @@ CASES = [
 ]
 
 
-def id_number(rng: random.Random) -> str:
-    year, month, day = rng.randint(1950, 1995), rng.randint(1, 12), rng.randint(1, 28)
-    first17 = f"430621{year:04d}{month:02d}{day:02d}{rng.randint(10, 999):03d}"
-    return first17 + check_char(first17)
-
 
 def written(day: dt.date | None, i: int):
     """A date the way one clerk or another writes it."""
@@ -104,14 +96,7 @@ def written(day: dt.date | None, i: int):
 
 def main(out: Path = Path(__file__).with_name("ledger.xlsx")) -> Path:
     rng = random.Random(20220715)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "监测对象台账"
-    ws.append(["岳阳县荣家湾镇杨林村防止返贫监测对象台账（2022年，虚构示例数据）"])
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEADERS))
-    ws["A1"].font = Font(bold=True, size=14)
-    ws["A1"].alignment = Alignment(horizontal="center")
-    ws.append(HEADERS)
+    wb, ws = titled_workbook(HEADERS, sheet="监测对象台账", title="岳阳县荣家湾镇杨林村防止返贫监测对象台账（2022年，虚构示例数据）")
     for i, (name, c) in enumerate(zip(NAMES, CASES), start=1):
         found: dt.date = c["found"]
         s = c["steps"]
@@ -121,7 +106,7 @@ def main(out: Path = Path(__file__).with_name("ledger.xlsx")) -> Path:
         phone = f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}"
         bank = "6217" + "".join(str(rng.randint(0, 9)) for _ in range(15))
         row = [
-            f"YY-YL-{i:03d}", name, id_number(rng), rng.randint(1, 6), phone, "荣家湾镇", "杨林村",
+            f"YY-YL-{i:03d}", name, id_number(rng, born=(1950, 1995)), rng.randint(1, 6), phone, "荣家湾镇", "杨林村",
             GROUPS[i % len(GROUPS)], c["risk"], "", rng.choice(HEALTH), bank, c["type"], civil,
             written(found, i), written(found, i + 1), *(written(day[k], i + j) for j, k in enumerate(
                 ["home", "review", "pub_start", "pub_end", "compare", "township", "county", "notice", "measures",

@@ -1,7 +1,7 @@
 """Write samples/households.xlsx: 20 made-up households of one Yueyang village.
 
 Everything here is invented (names, ID numbers with valid GB 11643 check digits,
-phones). Run: .venv/bin/python samples/make_sample.py
+phones) by :mod:`fanpin_forms.testing.households`. Run: .venv/bin/python samples/make_sample.py
 """
 
 from __future__ import annotations
@@ -9,37 +9,17 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-
-from fanpin_forms.privacy.idcard import check_char
-
-HEADERS = ["户编号", "户主姓名", "身份证号码", "家庭人口", "联系电话", "乡镇（街道）", "村（社区）", "村民小组",
-           "三保障问题", "风险类型", "其他原因"]
+from fanpin_forms.testing.households import HEADERS, RISKS, id_number, titled_workbook
 
 NAMES = ["李建国", "王秀英", "张德明", "刘桂兰", "陈志强", "杨淑珍", "黄春生", "赵玉梅", "周海涛", "吴丽华",
          "欧阳娜娜", "徐长根", "孙凤英", "胡友才", "朱冬梅", "郭建军", "何翠兰", "高松林", "林小红", "罗大勇"]
 GROUPS = ["一组", "二组", "三组", "四组", "五组"]
 SANBAOZHANG = ["", "①", "②", "③", "④", "⑤", "①③", "1,5", ""]
-RISKS = ["⑥", "⑦", "因病、因学", "⑧", "⑨", "⑩", "⑪", "⑫", "⑬", "6,13", "⑥⑧"]
-
-
-def id_number(rng: random.Random) -> str:
-    year, month, day = rng.randint(1950, 2000), rng.randint(1, 12), rng.randint(1, 28)
-    first17 = f"430621{year:04d}{month:02d}{day:02d}{rng.randint(10, 999):03d}"
-    return first17 + check_char(first17)
 
 
 def main(out: Path = Path(__file__).with_name("households.xlsx")) -> Path:
     rng = random.Random(20220517)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "监测户"
-    ws.append(["岳阳县荣家湾镇杨林村防止返贫监测对象台账（2022年）"])
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEADERS))
-    ws["A1"].font = Font(bold=True, size=14)
-    ws["A1"].alignment = Alignment(horizontal="center")
-    ws.append(HEADERS)
+    wb, ws = titled_workbook(HEADERS, sheet="监测户", title="岳阳县荣家湾镇杨林村防止返贫监测对象台账（2022年）")
     for i, name in enumerate(NAMES, start=1):
         risk = rng.choice(RISKS)
         reason = ""

@@ -20,7 +20,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from fanpin_forms.app import App  # noqa: E402
-from fanpin_forms.intake.load import load_and_check  # noqa: E402
 from tests.scansim import simulate  # noqa: E402
 
 
@@ -28,7 +27,7 @@ def main(out: Path) -> Path:
     app = App()
     forms = []
     for i, form_id in enumerate(("annex1", "annex2", "annex3")):
-        records = load_and_check(app, app.form(form_id), Path(__file__).with_name("households.xlsx")).records
+        records = app.load_and_check(app.form(form_id), Path(__file__).with_name("households.xlsx")).records
         forms.append((form_id, records[2 * i:2 * i + 2]))
     simulate(app, out, forms=forms, seed=20221129, dpi=150, jpeg_quality=(55, 70))
     return out

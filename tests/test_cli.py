@@ -79,9 +79,8 @@ def test_repeating_table_from_json(tmp_path):
         {"户主姓名": "王五", "家庭人口": 3, "家庭成员": [{"姓名": "王五", "与户主关系": "户主"}]},
         {"户主姓名": "赵六", "家庭成员": [{"姓名": "", "与户主关系": "兄弟"}]},
     ], ensure_ascii=False), encoding="utf-8")
-    from fanpin_forms.intake.load import load_and_check
 
-    result = load_and_check(app, form, data)
+    result = app.load_and_check(form, data)
     assert result.records[0].values["members"][1] == {"name": "李四", "id_number": None, "relation": "配偶"}
     msgs = [str(p) for p in result.errors]
     assert any("第2行" in m and "家庭人口为 3 人，但家庭成员表中有 1 人" in m for m in msgs), msgs

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fanpin_forms.errors import DataError, ReadBackError, SpecError
-from fanpin_forms.render.qr import Payload, decode_payload
+from fanpin_forms.pagemark import Payload, decode_payload
 from fanpin_forms.forms.spec import load_spec
 from fanpin_forms.intake.tabular import SourceTable, read_table
 

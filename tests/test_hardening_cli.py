@@ -86,7 +86,7 @@ def test_wrapping_keeps_placeholders_and_punctuation():
 
 
 @pytest.mark.parametrize("args, message", [
-    (["fill", "annex2"], "错误：缺少必填选项 --data（台账文件（.xlsx/.csv/.json/.jsonl））。"),
+    (["fill", "annex2"], "错误：缺少必填选项 --data（农户信息表（.xlsx/.csv/.json/.jsonl））。"),
     (["fields"], "错误：缺少必填参数 表单。"),
     (["fill", "annex2", "--data", "x.xlsx", "-o", "out", "--bogus"], "错误：没有选项「--bogus」。"),
     (["notice", "foo", "--data", "x.xlsx", "-o", "out"], "「foo」不是有效选项；可选：'village', 'county'。"),

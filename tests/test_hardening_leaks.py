@@ -23,14 +23,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fanpin_forms.app import App
-from fanpin_forms.intake.load import load_and_check
 from fanpin_forms.cli import cli
 from fanpin_forms.errors import Code, DataError, FanpinError
 from fanpin_forms.privacy.idcard import check_char
 from fanpin_forms.privacy.leakguard import DEFAULT_HEALTH_TERMS, compact, find
 from fanpin_forms.privacy.masking import scrub_shapes
 from fanpin_forms.cases.notices import NoticeRow, guard_rows
-from fanpin_forms.render.naming import HIDDEN, MAX_NAME_BYTES, file_names
+from fanpin_forms.render.filenames import HIDDEN, MAX_NAME_BYTES, file_names
 from tests.test_notices import sensitive_rows
 
 VILLAGE_ROW = 1  # in publicity, not yet approved: listed by `notice village`
@@ -177,7 +176,7 @@ def test_a_county_may_extend_the_health_terms(app, tmp_path):
     result, out = notice(app, "county", rows, tmp_path)
     assert result.exit_code == 0, result.output  # not a health word by default
     county = dataclasses.replace(app.county, health_terms=(*DEFAULT_HEALTH_TERMS, "五保"))
-    records = load_and_check(app, app.form("ledger"), write_xlsx(tmp_path / "l2.xlsx", rows)).records
+    records = app.load_and_check(app.form("ledger"), write_xlsx(tmp_path / "l2.xlsx", rows)).records
     from fanpin_forms.cases.notices import select_county
 
     with pytest.raises(DataError) as exc:
@@ -225,7 +224,7 @@ def test_errors_csv_is_masked(app, tmp_path):
 
     rows = sensitive_rows()[:2]
     rows[0]["户主姓名"] = "李建国430621199102118030"
-    result = load_and_check(app, app.form("ledger"), write_xlsx(tmp_path / "ledger.xlsx", rows))
+    result = app.load_and_check(app.form("ledger"), write_xlsx(tmp_path / "ledger.xlsx", rows))
     path = write_errors_csv(tmp_path / "errors.csv", result.errors)
     text = path.read_text(encoding="utf-8-sig")
     assert "430621199102118030" not in text and "李建国4306**********8030" in text
@@ -246,7 +245,7 @@ def test_file_names_never_carry_a_piece_of_an_id(app, tmp_path):
     other_id = rows[2]["身份证号码"]
     rows[0]["村"] = "杨林村 " + spaced(other_id)
     rows[1]["户主姓名"] = "王秀英" + other_id[:10]  # ten digits of another household's ID
-    records = load_and_check(app, app.form("ledger"), write_xlsx(tmp_path / "ledger.xlsx", rows)).records
+    records = app.load_and_check(app.form("ledger"), write_xlsx(tmp_path / "ledger.xlsx", rows)).records
     names = file_names(app.form("ledger"), records, "{village}_{head_name}_{case_id}")
     assert names == [f"杨林村 {HIDDEN}_李建国_YY-001.docx", f"杨林村_王秀英{HIDDEN}_YY-002.docx",
                      "杨林村_张德明_YY-003.docx"]
@@ -258,7 +257,7 @@ def test_file_names_are_limited_in_bytes(app, tmp_path):
     rows = sensitive_rows()[:2]
     rows[0]["村"] = "很" * 100  # 300 bytes in UTF-8
     rows[1]["村"] = "很" * 100
-    records = load_and_check(app, app.form("ledger"), write_xlsx(tmp_path / "ledger.xlsx", rows)).records
+    records = app.load_and_check(app.form("ledger"), write_xlsx(tmp_path / "ledger.xlsx", rows)).records
     names = file_names(app.form("ledger"), records, "{village}_{head_name}")
     assert all(len(n.encode("utf-8")) <= MAX_NAME_BYTES for n in names)
     assert names[0].startswith("很" * 60) and names[0].endswith(".docx")

@@ -23,7 +23,8 @@ from fanpin_forms.cli import cli
 from fanpin_forms.errors import Code, FanpinError
 from fanpin_forms.readback import run as read
 from fanpin_forms.readback.assemble import assemble
-from fanpin_forms.render.qr import encode_payload, qr_matrix, qr_png
+from fanpin_forms.pagemark import encode_payload
+from fanpin_forms.render.qr import qr_matrix, qr_png
 from fanpin_forms.util.secret import installation_key, secret_path
 
 from . import scansim
@@ -278,7 +279,7 @@ def test_cli_names_the_page_it_did_not_use(app, filled, signed_scan, tmp_path, r
 
 def test_ocr_losing_letters_is_not_a_mismatch_but_another_digit_is():
     from fanpin_forms.readback.identify import Identity, cross_check
-    from fanpin_forms.render.qr import decode_payload
+    from fanpin_forms.pagemark import decode_payload
 
     p = decode_payload(encode_payload("annex2", "2022.1", "C:YY-RJW-002"))
     qr = Identity(p, "qr", 0, "annex2")

@@ -17,16 +17,9 @@ PKG = Path(__file__).resolve().parent.parent / "fanpin_forms"
 #: layers that sit below the pipelines: they must not import what is built on them
 LOW = ("forms", "privacy", "util", "office", "pagemark")
 #: what low layers must not import
-PIPELINES_AND_UP = ("intake", "render", "readback", "cases", "cli", "app")
+PIPELINES_AND_UP = ("intake", "render", "readback", "cases", "ledger", "cli", "app")
 #: the only importers of the application object (the composition root and its callers)
 MAY_IMPORT_APP = ("cli", "app", "plugins", "default_plugins")
-#: known exceptions, each to be removed when its module is fixed
-EXPECTED = {
-    # intake/load.py takes the App today; it is being given explicit arguments
-    # (form, county, types, record checks) instead — drop this line when that lands.
-    ("intake.load", "app"),
-}
-
 
 def _module_name(path: Path) -> str:
     rel = path.relative_to(PKG).with_suffix("")
@@ -129,8 +122,8 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def _package_edges_ignored(graph: dict[str, set[str]]) -> dict[str, set[str]]:
     """A module importing its own package (whose ``__init__`` re-exports it) is not a
-    cycle; nor is an :data:`EXPECTED` exception (it is listed, and checked, below)."""
-    return {m: {d for d in deps if not (d and m.startswith(d + ".")) and (m, d) not in EXPECTED}
+    cycle."""
+    return {m: {d for d in deps if not (d and m.startswith(d + "."))}
             for m, deps in graph.items()}
 
 
@@ -162,7 +155,7 @@ def _violations(rule) -> list[tuple[str, str]]:
     bad = []
     for mod, deps in GRAPH.items():
         for dep in deps:
-            if rule(mod, dep) and (mod, dep) not in EXPECTED:
+            if rule(mod, dep) :
                 bad.append((mod, dep))
     return sorted(bad)
 
@@ -175,14 +168,12 @@ def test_readback_depends_on_pagemark_not_render():
     assert _violations(lambda m, d: _top(m) == "readback" and _top(d) in ("render", "cli", "app")) == []
 
 
+def test_the_ledger_sits_below_the_interfaces():
+    assert _violations(lambda m, d: _top(m) == "ledger" and _top(d) in ("render", "readback", "cli", "app")) == []
+
+
 def test_only_the_composition_root_imports_app():
     assert _violations(lambda m, d: d == "app" and _top(m) not in MAY_IMPORT_APP) == []
-
-
-def test_expected_exceptions_are_still_needed():
-    # an exception that no longer happens must be dropped from the list
-    for mod, dep in EXPECTED:
-        assert dep in GRAPH.get(mod, set()), f"{mod} no longer imports {dep}: remove it from EXPECTED"
 
 
 @pytest.mark.parametrize("payload", [

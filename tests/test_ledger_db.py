@@ -90,7 +90,7 @@ def test_orm_refuses_to_change_audit_rows(ledger_url, app, tmp_path):
     from fanpin_forms.ledger.importer import import_file
 
     ledger = Ledger.open(ledger_url)
-    import_file(app, ledger, write_xlsx(tmp_path / "h.xlsx", households(1)))
+    import_file(app.ledger_setup(), ledger, write_xlsx(tmp_path / "h.xlsx", households(1)))
     with pytest.raises(AuditIsAppendOnly):
         with ledger.write() as s:
             row = s.scalars(sa.select(Audit)).first()
@@ -170,12 +170,12 @@ def test_disk_full_during_import_leaves_ledger_unchanged(app, tmp_path):
 
     path = tmp_path / "ledger.sqlite3"
     ledger = Ledger.open(str(path))
-    import_file(app, ledger, write_xlsx(tmp_path / "a.xlsx", households(3)))
+    import_file(app.ledger_setup(), ledger, write_xlsx(tmp_path / "a.xlsx", households(3)))
     ledger.engine.dispose()
     pages = sqlite3.connect(path).execute("PRAGMA page_count").fetchone()[0]
     sa.event.listen(ledger.engine, "connect", lambda c, _r: c.execute(f"PRAGMA max_page_count = {pages + 2}"))
     with pytest.raises(LedgerError, match="磁盘已满"):
-        import_file(app, ledger, write_xlsx(tmp_path / "b.xlsx", households(3000, start=10)))
+        import_file(app.ledger_setup(), ledger, write_xlsx(tmp_path / "b.xlsx", households(3000, start=10)))
     ledger.close()
     assert count(str(path), "households") == 3
 
@@ -203,7 +203,7 @@ def test_interrupt_mid_import_leaves_ledger_unchanged(app, ledger_url, tmp_path,
     from fanpin_forms.ledger import importer, sheet
 
     ledger = Ledger.open(ledger_url)
-    importer.import_file(app, ledger, write_xlsx(tmp_path / "a.xlsx", households(2)))
+    importer.import_file(app.ledger_setup(), ledger, write_xlsx(tmp_path / "a.xlsx", households(2)))
     monkeypatch.setattr(sheet, "CHUNK_ROWS", 50)
     real = importer._Importer.write
     calls = []
@@ -216,7 +216,7 @@ def test_interrupt_mid_import_leaves_ledger_unchanged(app, ledger_url, tmp_path,
 
     monkeypatch.setattr(importer._Importer, "write", write_then_stop)
     with pytest.raises(KeyboardInterrupt):
-        importer.import_file(app, ledger, write_xlsx(tmp_path / "b.xlsx", households(300, start=10)))
+        importer.import_file(app.ledger_setup(), ledger, write_xlsx(tmp_path / "b.xlsx", households(300, start=10)))
     ledger.close()
     assert len(calls) == 3
     assert count(ledger_url, "households") == 2

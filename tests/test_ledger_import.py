@@ -88,8 +88,8 @@ def test_id_number_of_another_household_is_an_error(runner, ledger_url, tmp_path
 def test_household_without_number_is_matched_by_id(app, ledger_url, tmp_path):
     ledger = Ledger.open(ledger_url)
     row = household(**{"户编号": None})
-    import_file(app, ledger, write_xlsx(tmp_path / "a.xlsx", [row]))
-    result = import_file(app, ledger, write_xlsx(tmp_path / "b.xlsx", [dict(row, 家庭人口=5)]))
+    import_file(app.ledger_setup(), ledger, write_xlsx(tmp_path / "a.xlsx", [row]))
+    result = import_file(app.ledger_setup(), ledger, write_xlsx(tmp_path / "b.xlsx", [dict(row, 家庭人口=5)]))
     assert (result.added, result.updated) == (0, 1)
     assert result.summary() == "新增 0 户，更新 1 户（家庭人口 1 户），未变 0 户"
     ledger.close()
@@ -211,7 +211,7 @@ def test_property_export_then_import_changes_nothing(app, tmp_path_factory, rows
     url = str(tmp / "l.sqlite3")
     ledger = Ledger.open(url)
     try:
-        first = import_file(app, ledger, write_xlsx(tmp / "in.xlsx", rows))
+        first = import_file(app.ledger_setup(), ledger, write_xlsx(tmp / "in.xlsx", rows))
     except Exception as exc:  # a generated row the form rejects (e.g. 其他原因 without ⑭) is not the property
         from fanpin_forms.errors import DataError
         if isinstance(exc, DataError):
@@ -220,8 +220,8 @@ def test_property_export_then_import_changes_nothing(app, tmp_path_factory, rows
     assert first.added == len(rows)
     before = snapshot(url)
     from fanpin_forms.ledger.export import export
-    export(app, ledger, tmp / "out.xlsx")
-    second = import_file(app, ledger, tmp / "out.xlsx")
+    export(app.ledger_setup(), ledger, tmp / "out.xlsx")
+    second = import_file(app.ledger_setup(), ledger, tmp / "out.xlsx")
     ledger.close()
     assert (second.added, second.updated, second.unchanged) == (0, 0, len(rows))
     assert snapshot(url) == before

@@ -19,7 +19,6 @@ from docx import Document
 from docx.oxml.ns import qn
 
 from fanpin_forms.app import App
-from fanpin_forms.intake.load import load_and_check
 from fanpin_forms.cli import cli
 from fanpin_forms.errors import Code, FanpinError
 from fanpin_forms.privacy.idcard import check_char
@@ -167,7 +166,7 @@ def test_if_a_value_slipped_through_the_guard_would_stop_it(app, tmp_path, monke
 
 def test_notices_list_the_right_households(app, tmp_path):
     rows = sensitive_rows()
-    result = load_and_check(app, app.form("ledger"), write_ledger(tmp_path, rows))
+    result = app.load_and_check(app.form("ledger"), write_ledger(tmp_path, rows))
     assert not result.errors
     form = app.form("ledger")
     village = select_village(result.records, form)
@@ -188,7 +187,7 @@ def test_notices_list_the_right_households(app, tmp_path):
 
 
 def test_notice_row_is_a_whitelist(app, tmp_path):
-    result = load_and_check(app, app.form("ledger"), write_ledger(tmp_path, sensitive_rows()))
+    result = app.load_and_check(app.form("ledger"), write_ledger(tmp_path, sensitive_rows()))
     record = result.records[0]
     row = notice_row(record, app.form("ledger"))
     assert set(row.__dataclass_fields__) == {c for c, _ in COLUMNS} | {"row"}
@@ -197,7 +196,7 @@ def test_notice_row_is_a_whitelist(app, tmp_path):
 
 
 def test_village_notice_wording_and_layout(app, tmp_path):
-    result = load_and_check(app, app.form("ledger"), write_ledger(tmp_path, sensitive_rows()))
+    result = app.load_and_check(app.form("ledger"), write_ledger(tmp_path, sensitive_rows()))
     notice = select_village(result.records, app.form("ledger")).notices[0]
     text = village_text(notice)
     assert text["title"] == "荣家湾镇杨林村防止返贫监测对象民主评议结果公示"
@@ -215,7 +214,7 @@ def test_village_notice_wording_and_layout(app, tmp_path):
 
 
 def test_county_notice_docx_and_html(app, tmp_path):
-    result = load_and_check(app, app.form("ledger"), write_ledger(tmp_path, sensitive_rows()))
+    result = app.load_and_check(app.form("ledger"), write_ledger(tmp_path, sensitive_rows()))
     notice = select_county(result.records, app.form("ledger"), app.county, date=dt.date(2022, 7, 10)).notices[0]
     text = county_text(notice)
     assert text["title"] == "岳阳县乡村振兴局关于防止返贫监测对象识别和风险消除情况的公告"
@@ -236,7 +235,7 @@ def test_county_notice_docx_and_html(app, tmp_path):
 def test_html_is_autoescaped(app, tmp_path):
     rows = sensitive_rows()[6:7]
     rows[0]["户主姓名"] = "<script>x</script>"
-    result = load_and_check(app, app.form("ledger"), write_ledger(tmp_path, rows))
+    result = app.load_and_check(app.form("ledger"), write_ledger(tmp_path, rows))
     notice = select_county(result.records, app.form("ledger"), app.county, date=dt.date(2022, 7, 10)).notices[0]
     html = county_html(notice)
     assert "<script>" not in html and "&lt;script&gt;x&lt;/script&gt;" in html
@@ -254,7 +253,7 @@ def _assert_a4_and_fonts(doc) -> None:
 
 
 def test_docx_package_carries_no_template_leftovers(app, tmp_path):
-    result = load_and_check(app, app.form("ledger"), write_ledger(tmp_path, sensitive_rows()))
+    result = app.load_and_check(app.form("ledger"), write_ledger(tmp_path, sensitive_rows()))
     blob = village_docx(select_village(result.records, app.form("ledger")).notices[0])
     with zipfile.ZipFile(io.BytesIO(blob)) as z:
         names = z.namelist()
@@ -264,7 +263,7 @@ def test_docx_package_carries_no_template_leftovers(app, tmp_path):
 
 
 def test_file_names_come_from_places_and_dates_only(app, tmp_path):
-    result = load_and_check(app, app.form("ledger"), write_ledger(tmp_path, sensitive_rows()))
+    result = app.load_and_check(app.form("ledger"), write_ledger(tmp_path, sensitive_rows()))
     form = app.form("ledger")
     names = [*render_village(select_village(result.records, form)),
              *render_county(select_county(result.records, form, app.county, date=dt.date(2022, 7, 10)))]
@@ -275,7 +274,7 @@ def test_file_names_come_from_places_and_dates_only(app, tmp_path):
 
 def test_the_leak_guard_stops_everything(app, tmp_path):
     rows = sensitive_rows()
-    result = load_and_check(app, app.form("ledger"), write_ledger(tmp_path, rows))
+    result = app.load_and_check(app.form("ledger"), write_ledger(tmp_path, rows))
     secrets = ledger_secrets(result.records, app.form("ledger"))
     assert {kind for kind, _ in secrets} == {"id_number", "phone", "bank_account", "health"}
     out = tmp_path / "out"

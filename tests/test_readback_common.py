@@ -46,7 +46,6 @@ def print_forms(app, form_id: str, out: Path, rows: list[dict] | None = None, bl
                 data: Path | None = None) -> tuple[Path, Path | None]:
     """One PDF: a pre-filled page per row (from an .xlsx written for them), then ``blanks``
     blank forms. Returns (pdf, data file)."""
-    from fanpin_forms.intake.load import load_and_check
     from fanpin_forms.readback.reference import reference_year
     from fanpin_forms.render.context import record_context, record_ident
     from fanpin_forms.render.fill import compile_for
@@ -57,7 +56,7 @@ def print_forms(app, form_id: str, out: Path, rows: list[dict] | None = None, bl
     contexts = []
     if rows:
         data = data or write_xlsx(out.with_suffix(".xlsx"), rows)
-        result = load_and_check(app, form, data)
+        result = app.load_and_check(form, data)
         assert not result.errors, [str(p) for p in result.errors]
         contexts += [record_context(form, r, app.county, year, record_ident(r, i + 1), types=app.field_types)
                      for i, r in enumerate(result.records)]

@@ -103,7 +103,8 @@ def test_photos_blank_sheets_and_unknown_versions_are_not_our_forms(app, printed
     photo = Image.fromarray(np.clip(photo + rng.normal(0, 25, photo.shape), 0, 255).astype(np.uint8))
     blank = Image.new("RGB", (1240, 1754), "white")
     # a form of ours from a version this program does not know (its QR code over the real one)
-    from fanpin_forms.render.qr import encode_payload, qr_png
+    from fanpin_forms.pagemark import encode_payload
+    from fanpin_forms.render.qr import qr_png
 
     qr = geometry(app, printed, "annex2").qr
     s = 200 / 72

@@ -8,7 +8,6 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from fanpin_forms.intake.load import load_and_check
 from fanpin_forms.cli import cli
 from fanpin_forms.errors import Code, DataError
 
@@ -17,14 +16,14 @@ from .conftest import household, make_id, write_xlsx
 
 def load(app, tmp_path, rows, form="annex2", **kw):
     path = write_xlsx(tmp_path / "data.xlsx", rows, **kw)
-    return load_and_check(app, app.form(form), path)
+    return app.load_and_check(app.form(form), path)
 
 
 def test_sample_spreadsheet_is_valid(app):
     from fanpin_forms.util.resources import bundled
 
     sample = bundled("form_specs").parent / "samples" / "households.xlsx"
-    result = load_and_check(app, app.form("annex2"), sample)
+    result = app.load_and_check(app.form("annex2"), sample)
     assert not result.errors and len(result.records) == 20
     first = result.records[0]
     assert first.row == 3  # title row, header row, then the first household
@@ -125,15 +124,15 @@ def test_csv_gb18030_json_and_jsonl(app, tmp_path):
             w = csv.DictWriter(fh, fieldnames=list(rows[0]))
             w.writeheader()
             w.writerows(rows)
-        result = load_and_check(app, app.form("annex2"), path)
+        result = app.load_and_check(app.form("annex2"), path)
         assert [r.values["head_name"] for r in result.records] == ["张三", "李四"], result.errors
         assert [r.row for r in result.records] == [2, 3]
     path = tmp_path / "data.json"
     path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
-    assert len(load_and_check(app, app.form("annex2"), path).records) == 2
+    assert len(app.load_and_check(app.form("annex2"), path).records) == 2
     path = tmp_path / "data.jsonl"
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
-    result = load_and_check(app, app.form("annex2"), path)
+    result = app.load_and_check(app.form("annex2"), path)
     assert [r.row for r in result.records] == [1, 2] and result.records[1].case_id == "T-002"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fanpin_forms.errors import Code, FanpinError
-from fanpin_forms.render import BOX_EMPTY, BOX_TICKED
+from fanpin_forms.pagemark import BOX_EMPTY, BOX_TICKED
 from fanpin_forms.render.context import pad, record_context, record_ident, strip_address_suffix
 from fanpin_forms.render.layout import text_width
 

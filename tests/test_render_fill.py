@@ -18,7 +18,7 @@ from fanpin_forms.util import parallel
 from fanpin_forms.render.context import record_context, record_ident
 from fanpin_forms.render.fill import CompiledTemplate, fill_batch
 from fanpin_forms.render.merge import render_merged
-from fanpin_forms.render.naming import file_names
+from fanpin_forms.render.filenames import file_names
 from fanpin_forms.render.template import build_template, document_xml
 
 from benchmarks.naive import naive_render

@@ -18,7 +18,7 @@ from fanpin_forms.render.context import record_context, record_ident
 from fanpin_forms.util.atomic import write_atomic
 from fanpin_forms.render.fill import CompiledTemplate
 from fanpin_forms.render.merge import render_merged
-from fanpin_forms.render.qr import decode_payload
+from fanpin_forms.pagemark import decode_payload
 from fanpin_forms.render.template import build_template
 
 from .test_render_samples import HOUSEHOLDS, YEAR, load, root, write_json

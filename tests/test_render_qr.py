@@ -20,9 +20,7 @@ from fanpin_forms.pagemark import (
     AUTH_BAD, AUTH_LEGACY, AUTH_OK, Payload, decode_payload, encode_payload, ident_text, inspect_payload,
     parse_ident_text,
 )
-from fanpin_forms.render.qr import (
-    qr_matrix, qr_png,
-)
+from fanpin_forms.render.qr import qr_matrix, qr_png
 from fanpin_forms.util.secret import installation_key
 
 

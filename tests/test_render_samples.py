@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 from fanpin_forms.app import App
-from fanpin_forms.intake.load import load_and_check
 from fanpin_forms.cli import cli
 from fanpin_forms.privacy.idcard import parse_id_number
 
@@ -41,7 +40,7 @@ def write_json(path: Path, rows: list[dict]) -> Path:
 def load(app: App, form_id: str, tmp_path: Path, rows: list[dict] | None = None):
     """Real records of ``form_id`` (valid only; the test fails on any invalid row)."""
     data = write_json(tmp_path / f"{form_id}_households.json", rows or HOUSEHOLDS)
-    result = load_and_check(app, app.form(form_id), data)
+    result = app.load_and_check(app.form(form_id), data)
     assert not result.errors, [str(p) for p in result.errors]
     return result.records
 

@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 
 from fanpin_forms import hookimpl
 from fanpin_forms.app import App
-from fanpin_forms.intake.load import load_and_check
 from fanpin_forms.forms.county import County
 from fanpin_forms.errors import Code, PluginError, SpecError
 from fanpin_forms.privacy.masking import MaskPolicy
@@ -527,7 +526,7 @@ def test_ledger_loads_every_date_form_and_compares_dates_as_dates(app, tmp_path)
                dt.datetime(2022, 6, 1), "2022/6/2", "2022年6月9日", "2022-6-13", "2022/6/10", "7,000.50", "2022年"])
     path = tmp_path / "ledger.xlsx"
     wb.save(path)
-    result = load_and_check(app, app.form("ledger"), path)
+    result = app.load_and_check(app.form("ledger"), path)
     assert not result.errors, [str(p) for p in result.errors]
     [record] = result.records
     v = record.values
@@ -545,7 +544,7 @@ def test_ledger_rejects_bad_choices_with_row_and_label(app, tmp_path):
     path.write_text(json.dumps([{"户主姓名": "王五", "身份证号码": ID, "家庭人口": 2, "乡镇": "甲", "村": "乙", "组": "一",
                                  "风险类型": "因病", "民政救助类型": "低保户", "县级审定日期": "2022-13-01"}],
                                ensure_ascii=False), encoding="utf-8")
-    result = load_and_check(app, app.form("ledger"), path)
+    result = app.load_and_check(app.form("ledger"), path)
     text = "\n".join(str(p) for p in result.errors)
     assert "第1行 「民政救助类型」" in text and "低保户" in text
     assert Code.VALUE_NOT_DATE.format(value="2022-13-01") in text

@@ -10,7 +10,7 @@ import numpy as np
 import pypdfium2 as pdfium
 import pytest
 
-from fanpin_forms.render.qr import decode_payload
+from fanpin_forms.pagemark import decode_payload
 
 from . import scansim
 from .scansim import Rect

@@ -82,7 +82,7 @@ class Case:
     """One household of the case ledger, as a rule sees it.
 
     ``case["county_approval_date"]`` is the parsed value (a date, Decimal, str…) or
-    None when the cell is blank; ``case.label(key)`` the field's Chinese label for
+    None when the cell is empty; ``case.label(key)`` the field's Chinese label for
     messages. ``case.record`` is the underlying :class:`~fanpin_forms.intake.records.Record`.
     """
 

@@ -32,7 +32,7 @@ from .base import FanpinCommand, FanpinGroup, echo_problems, format_problems, pa
 @click.version_option(__version__, prog_name="fanpin")
 @click.pass_context
 def cli(ctx: click.Context, county: str | None) -> None:
-    """防止返贫动态监测和帮扶表单工具：校验台账、批量填表、读取回收的签字扫描件。"""
+    """防止返贫动态监测和帮扶表单工具：校验农户信息表、批量填表、读取回收的签字扫描件、检查监测对象台账。"""
     if ctx.obj is None:
         ctx.obj = _make_app()
     if county:

@@ -2,7 +2,7 @@
 
 Both read the case ledger (the ``ledger`` form) with the same loader as
 ``fanpin validate``: header matching, Excel row numbers, masked error messages.
-``cli.py`` adds these commands to the root group.
+``fanpin_forms.cli`` adds these commands to the root group.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from pathlib import Path
 import click
 
 from ..app import App
-from ..intake.load import load_and_check
 from .base import FanpinCommand, echo_problems, pass_app
 from .ledger import db_option
 from ..errors import Code, DataError, FanpinError
@@ -54,10 +53,10 @@ def _load(app: App, data: Path | None, sheet: str | None) -> LoadResult:
 
         ledger = open_ledger()
         try:
-            return load_ledger(app, ledger)
+            return load_ledger(app.ledger_setup(), ledger)
         finally:
             ledger.close()
-    return load_and_check(app, app.form("ledger"), data, sheet=sheet)
+    return app.load_and_check(app.form("ledger"), data, sheet=sheet)
 
 
 def _source(data: Path | None) -> str:
@@ -86,7 +85,7 @@ def _source(data: Path | None) -> str:
 @pass_app
 def check_cmd(app: App, data: Path | None, sheet: str | None, as_of: dt.date | None, county: str | None,
               as_json: bool, verbose: bool) -> None:
-    """按所选县的规则检查台账中每一户的程序和时限，按乡镇、村列出问题。
+    """按所选县的规则检查监测对象台账中每一户的程序和时限，按乡镇、村列出问题。
 
     检查识别认定15天时限、村级公示天数、信息比对、各环节顺序、帮扶措施10天和录入1个月、
     风险消除收入标准、先帮扶后识别等（以县级插件注册的规则为准）。有任何错误时退出码为 1。

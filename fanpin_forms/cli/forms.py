@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 
 from ..app import App
-from ..errors import Problem
 from .base import FanpinCommand, FanpinGroup, echo_problems, pass_app
 
 
@@ -27,23 +26,9 @@ def spec() -> None:
 @pass_app
 def spec_check(app: App, paths: tuple[Path, ...]) -> None:
     """校验表单定义文件，列出每个问题（文件:行:列: 说明）。"""
-    from ..errors import SpecError
-    from ..forms.spec import FormExtension, apply_extension, load_spec
+    from ..forms.catalog import check_spec_files
 
-    problems: list[Problem] = []
-    ok = 0
-    for path in _expand(paths, "*.yaml", "*.yml"):
-        try:
-            spec = load_spec(path, app.field_types, display_name=str(path))
-            if isinstance(spec, FormExtension):
-                base = app.forms.get(spec.extends)
-                if base is not None:
-                    apply_extension(base, spec, app.field_types)
-            ok += 1
-        except SpecError as exc:
-            problems.extend(exc.problems)
-    if problems:
-        raise SpecError(problems)
+    ok = check_spec_files(_expand(paths, "*.yaml", "*.yml"), app.field_types, lambda: app.forms)
     click.echo(f"{ok} 个表单定义文件全部通过校验。")
 
 
@@ -109,14 +94,13 @@ def plugins_cmd(app: App, as_json: bool) -> None:
 
 @click.command("validate", cls=FanpinCommand)
 @click.argument("form_id", metavar="表单")
-@click.option("--data", "data", required=True, type=click.Path(path_type=Path), help="数据文件（.xlsx/.csv/.json/.jsonl）")
+@click.option("--data", "data", required=True, type=click.Path(path_type=Path), help="农户信息表（.xlsx/.csv/.json/.jsonl；表单 ledger 为监测对象台账）")
 @click.option("--sheet", help="Excel 工作表名称（默认第一个有数据的工作表）")
 @pass_app
 def validate_cmd(app: App, form_id: str, data: Path, sheet: str | None) -> None:
-    """校验数据文件：列出每一行的每个错误（行号与 Excel 一致）。"""
-    from ..intake.load import load_and_check
+    """校验农户信息表（或监测对象台账）：列出每一行的每个错误（行号与 Excel 一致）。"""
 
-    result = load_and_check(app, app.form(form_id), data, sheet=sheet)
+    result = app.load_and_check(app.form(form_id), data, sheet=sheet)
     echo_problems(result.warnings)
     if result.errors:
         echo_problems(result.errors)

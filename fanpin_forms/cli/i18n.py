@@ -363,7 +363,7 @@ def short_help(help_text: str | None) -> str:
 
 
 def missing_text(exc: click.MissingParameter) -> str:
-    """「缺少必填选项 --data（台账文件…）」 for an option or argument left out."""
+    """「缺少必填选项 --data（农户信息表…）」 for an option or argument left out."""
     param = exc.param
     if param is None:
         return exc.format_message()

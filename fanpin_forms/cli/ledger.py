@@ -79,7 +79,7 @@ def import_cmd(app: App, file: Path, sheet: str | None, skip_invalid: bool, over
 
     ledger = open_ledger()
     try:
-        result = import_file(app, ledger, file, sheet=sheet, skip_invalid=skip_invalid, overwrite=overwrite)
+        result = import_file(app.ledger_setup(), ledger, file, sheet=sheet, skip_invalid=skip_invalid, overwrite=overwrite)
     finally:
         ledger.close()
     echo_problems(result.warnings)
@@ -109,7 +109,7 @@ def export_cmd(app: App, out: Path, township: str | None, village: str | None, f
 
     ledger = open_ledger()
     try:
-        count = export(app, ledger, out, township=township, village=village, national=fmt == "national")
+        count = export(app.ledger_setup(), ledger, out, township=township, village=village, national=fmt == "national")
     finally:
         ledger.close()
     click.echo(f"已导出 {count} 户到 {out}")

@@ -1,6 +1,6 @@
 """Commands that read returned paper: ``fanpin parse`` and ``fanpin review apply``.
 
-The root group attaches them with ``cli.add_command(...)``; see :data:`COMMANDS`.
+``fanpin_forms.cli`` adds them to the root group from :data:`COMMANDS`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from .base import FanpinCommand, FanpinGroup, echo_problems, pass_app, progress
               metavar="结果.jsonl", help="识别结果：每份表一行 JSON")
 @click.option("--review", "review_dir", type=click.Path(path_type=Path, file_okay=False), metavar="文件夹",
               help="把需要人工复核的内容（图片和 review.html）写到这个目录")
-@click.option("--data", "data", type=click.Path(path_type=Path, dir_okay=False), metavar="台账文件",
-              help="打印时用的台账：核对表上印的内容与台账是否一致")
-@click.option("--sheet", help="台账的 Excel 工作表名称（默认第一个有数据的工作表）")
+@click.option("--data", "data", type=click.Path(path_type=Path, dir_okay=False), metavar="农户信息表",
+              help="打印时用的农户信息表：核对表上印的内容与它是否一致")
+@click.option("--sheet", help="农户信息表的 Excel 工作表名称（默认第一个有数据的工作表）")
 @click.option("-j", "--workers", type=click.IntRange(min=1), default=None, help="并行进程数（默认：CPU 核数）")
 @pass_app
 def parse_cmd(app: App, inputs: tuple[Path, ...], out: Path, review_dir: Path | None, data: Path | None,
@@ -90,7 +90,7 @@ def review_apply(app: App, corrections: Path, out: Path, records_in: Path | None
     click.echo(f"已应用 {n} 条更正，写入 {out}；还有 {left} 项待复核。")
 
 
-#: what the root group attaches
+#: the commands ``fanpin_forms.cli`` adds to the root group
 COMMANDS = (parse_cmd, review)
 
 __all__ = ["COMMANDS", "parse_cmd", "review"]

@@ -1,6 +1,6 @@
 """Commands that print forms: ``fanpin templates build|check``, ``fanpin fill``, ``fanpin blank``.
 
-The lead attaches them with ``cli.add_command(...)``; see :data:`COMMANDS`.
+``fanpin_forms.cli`` adds them to the root group from :data:`COMMANDS`.
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def write_errors_csv(path: Path, problems: list[Problem]) -> Path:
 @click.command("fill", cls=FanpinCommand)
 @click.argument("form_id", metavar="表单")
 @click.option("--data", "data", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="台账文件（.xlsx/.csv/.json/.jsonl）")
+              help="农户信息表（.xlsx/.csv/.json/.jsonl）")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
               help="输出目录")
 @click.option("--skip-invalid", is_flag=True, help="跳过有错误的记录，只生成正确的，错误写入 输出目录/errors.csv")
@@ -187,12 +187,11 @@ def write_errors_csv(path: Path, problems: list[Problem]) -> Path:
 def fill_cmd(app: App, form_id: str, data: Path, out_dir: Path, skip_invalid: bool, name_pattern: str | None,
              want_pdf: bool, merge_pdf: Path | None, year: int | None, template: Path | None, sheet: str | None,
              workers: int | None) -> None:
-    """按台账批量填表：每户一个 DOCX（可加 PDF）。先校验全部记录，有错误时不生成任何文件。"""
+    """按农户信息表批量填表：每户一个 DOCX（可加 PDF）。先校验全部记录，有错误时不生成任何文件。"""
     from ..util.atomic import ensure_dir
-    from ..intake.load import load_and_check
     from ..render.context import record_context, record_ident
     from ..render.fill import DEFAULT_PATTERN, fill_batch
-    from ..render.naming import parse_pattern
+    from ..render.filenames import parse_pattern
     from ..render.pdfout import merged_pdf, pdfs_beside
 
     form = printable_form(app, form_id)
@@ -203,7 +202,7 @@ def fill_cmd(app: App, form_id: str, data: Path, out_dir: Path, skip_invalid: bo
         raise RenderError.of(Code.RENDER_BAD_OUTPUT, path=str(merge_pdf), expected=".pdf")
     compiled = _compiled(app, form, template, year)
 
-    result = load_and_check(app, form, data, sheet=sheet)
+    result = app.load_and_check(form, data, sheet=sheet)
     echo_problems(result.warnings)
     file_level = [p for p in result.errors if p.location.row is None]
     if result.errors and (not skip_invalid or file_level):
@@ -283,7 +282,7 @@ def blank_cmd(app: App, form_id: str, copies: int, out: Path, start: int, year: 
     click.echo(f"已生成 {copies} 份空白「{form.title}」（流水号 {start}–{last}）于 {out}")
 
 
-#: what the lead attaches to the root group
+#: the commands ``fanpin_forms.cli`` adds to the root group
 COMMANDS = (templates, fill_cmd, blank_cmd)
 
 __all__ = ["COMMANDS", "blank_cmd", "fill_cmd", "templates", "write_errors_csv"]

@@ -67,7 +67,7 @@ class County:
         return {"province": self.province, "city": self.city, "county": self.name}
 
     def placeholders(self, year: int | None = None) -> dict[str, str]:
-        """Values for ``{county.*}`` and ``{policy.*}`` blanks in printed text."""
+        """Values for ``{county.*}`` and ``{policy.*}`` slots in printed text."""
         values = {
             "county.name": self.name, "county.short_name": self.short_name, "county.province": self.province,
             "county.city": self.city, "county.approving_body": self.approving_body,

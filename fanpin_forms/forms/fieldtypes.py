@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from ..errors import Code, did_you_mean
-from .model import ADDRESS_PARTS, CIRCLED, Code as FormCode, Field, FormSpec
+from .model import ADDRESS_PARTS, CIRCLED, CodeItem, Field, FormSpec
 
 
 class Invalid(Exception):
@@ -43,7 +43,7 @@ class ParseContext:
     types: dict[str, "FieldType"] | None = None  # the registry, for table columns
 
 
-def is_blank(raw: Any) -> bool:
+def is_empty(raw: Any) -> bool:
     return raw is None or (isinstance(raw, str) and not raw.strip()) or (isinstance(raw, (list, dict)) and not raw)
 
 
@@ -241,7 +241,7 @@ def _code_tokens(text: str) -> list[str]:
     return tokens
 
 
-def resolve_code(token: str, codes: list[FormCode]) -> FormCode | None:
+def resolve_code(token: str, codes: list[CodeItem]) -> CodeItem | None:
     """A token → code: ③, 3, (3), 因病, 病 or an alias."""
     t = nfkc(token).strip("()（）.。 ")
     if token in CIRCLED[1:]:
@@ -330,9 +330,9 @@ class AddressType(FieldType):
         optional = set(field.params.get("optional_parts", ()))
         for part in field.params.get("parts", ()):
             value = raw.get(part)
-            if is_blank(value) and ctx.county is not None:
+            if is_empty(value) and ctx.county is not None:
                 value = ctx.county.default_address().get(part)
-            if is_blank(value):
+            if is_empty(value):
                 if field.required and part not in optional:
                     raise Invalid(Code.VALUE_REQUIRED, part_label=field.part_label(part))
                 out[part] = ""
@@ -364,7 +364,7 @@ class TableType(FieldType):
             row = {}
             for col in field.columns:
                 cell = item.get(col.key, item.get(col.label))
-                if is_blank(cell):
+                if is_empty(cell):
                     if col.required:
                         raise Invalid(Code.VALUE_REQUIRED, part_label=col.label, row=i)
                     row[col.key] = None

@@ -32,8 +32,8 @@ def circled(no: int) -> str:
 
 
 @dataclass(frozen=True)
-class Code:
-    """One entry of a code list, e.g. ⑥ 因病."""
+class CodeItem:
+    """One entry of a code list, e.g. ⑥ 因病 (not :class:`fanpin_forms.errors.Code`, the message catalogue)."""
 
     no: int
     name: str
@@ -51,9 +51,9 @@ class Code:
 class CodeList:
     id: str
     title: str
-    codes: tuple[Code, ...]
+    codes: tuple[CodeItem, ...]
 
-    def by_no(self, no: int) -> Code | None:
+    def by_no(self, no: int) -> CodeItem | None:
         return next((c for c in self.codes if c.no == no), None)
 
     @property
@@ -101,7 +101,7 @@ class Signer:
 class Stage:
     key: str
     title: str
-    text: str  # statement with {field} blanks
+    text: str  # statement with {field} slots
     signers: tuple[Signer, ...]
     date: bool = True
 
@@ -110,7 +110,7 @@ class Stage:
 class Block:
     """One printed block of the form body, top to bottom.
 
-    kind: ``text`` (paragraph with blanks), ``stages`` (bordered table of the named
+    kind: ``text`` (paragraph with slots), ``stages`` (bordered table of the named
     stages), ``signature`` (one stage printed as a free signing block), ``table``
     (a repeating-table field).
     """
@@ -144,7 +144,7 @@ class FormSpec:
     def stage(self, key: str) -> Stage | None:
         return next((s for s in self.stages if s.key == key), None)
 
-    def all_codes(self) -> list[Code]:
+    def all_codes(self) -> list[CodeItem]:
         return [c for cl in self.code_lists.values() for c in cl.codes]
 
     @property
@@ -159,9 +159,9 @@ _REF = re.compile(rf"^(?P<names>{_NAME}(?:\s*,\s*{_NAME})*)(?::(?P<width>\d+))?$
 
 @dataclass(frozen=True)
 class Ref:
-    """A blank in printed text: ``{name}``, ``{name.part:width}`` or ``{a,b:width}``.
+    """A slot in printed text: ``{name}``, ``{name.part:width}`` or ``{a,b:width}``.
 
-    Several names share one blank (annex 1's "我家因____" shows both code fields).
+    Several names share one slot (annex 1's "我家因____" shows both code fields).
     ``county.*`` and ``policy.*`` names are values the county plugin supplies."""
 
     names: tuple[str, ...]

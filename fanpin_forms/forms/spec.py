@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import Code, Location, Problem, SpecError, did_you_mean
 from .fieldtypes import FieldType
 from .model import (
-    ADDRESS_PARTS, SIGN_MARKS, Block, Code as FormCode, CodeList, Field, FormSpec, Ref, Signer, Stage,
+    ADDRESS_PARTS, SIGN_MARKS, Block, CodeItem, CodeList, Field, FormSpec, Ref, Signer, Stage,
     split_placeholders,
 )
 from .yamlpos import PosDict, PosList, load_yaml
@@ -140,7 +140,7 @@ class _Checker:
             if body is None:
                 continue
             self.keys(body, CODE_LIST_KEYS, {"title", "codes"}, where)
-            codes: list[FormCode] = []
+            codes: list[CodeItem] = []
             for i, item in self.mappings(body.get("codes", PosList()), body.value_pos.get("codes", body.pos),
                                          f"{where} 的 codes", f"{where} 的第 {{n}} 项"):
                 self.keys(item, CODE_KEYS, {"no", "name"}, f"{where} 的第 {i + 1} 项")
@@ -152,7 +152,7 @@ class _Checker:
                     self.err(Code.SPEC_DUPLICATE_CODE, item.value_pos["no"], no=no, list_a=seen_no[no], list_b=list_id)
                 seen_no[no] = list_id
                 name = self.text(item, "name", "name")
-                codes.append(FormCode(no=no, name=name, text=self.text(item, "text", "text", name) or name,
+                codes.append(CodeItem(no=no, name=name, text=self.text(item, "text", "text", name) or name,
                                       list_id=list_id, needs_reason=self.boolean(item, "needs_reason", "needs_reason"),
                                       aliases=self.strings(item, "aliases", "aliases")))
             out[list_id] = CodeList(list_id, self.text(body, "title", "title"), tuple(codes))

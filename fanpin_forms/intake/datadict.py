@@ -14,7 +14,7 @@ def data_dictionary(form: FormSpec, county: County | None) -> list[dict[str, Any
     defaults = county.default_address() if county else {}
     rows: list[dict[str, Any]] = [{
         "key": "case_id", "label": "户编号", "type": "text", "required": False, "sensitive": None,
-        "headers": list(CASE_ID_HEADERS), "help": "可选；用于把回收的表与台账对应", "codes": [],
+        "headers": list(CASE_ID_HEADERS), "help": "可选；用于把回收的表与农户信息表对应", "codes": [],
     }]
     for f in form.fields:
         if f.type == "address":

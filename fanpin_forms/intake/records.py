@@ -18,12 +18,12 @@ from typing import Any
 from ..forms.county import County
 from ..errors import Code, DataError, Location, Problem, did_you_mean
 from ..privacy.masking import DEFAULT as DEFAULT_MASK, mask_id
-from ..forms.fieldtypes import Invalid, ParseContext, FieldType, is_blank, jsonable, nfkc
+from ..forms.fieldtypes import Invalid, ParseContext, FieldType, is_empty, jsonable, nfkc
 from ..forms.model import ADDRESS_PARTS, Field, FormSpec
 from .tabular import SourceTable, read_table
 
 CASE_ID_HEADERS = ("户编号", "编号", "户码", "家庭编号", "case_id")
-#: a row of a few cells starting with one of these is a ledger's footer, not a household
+#: a row of a few cells starting with one of these is a sheet's footer, not a household
 FOOTER_WORDS = ("合计", "小计", "总计", "填表人", "制表人", "审核人", "填报人", "负责人", "填表日期", "备注：", "说明：")
 CASE_ID = "case_id"
 _MARKS = re.compile(r"[*＊]|[（(]必填[)）]|[（(]选填[)）]")
@@ -206,8 +206,8 @@ class _FirstRows:
 
 
 def is_footer(cells: dict[str, Any]) -> bool:
-    """合计/填表人 rows under a ledger: few cells, one starting with a footer word."""
-    filled = [str(v).strip() for v in cells.values() if not is_blank(v)]
+    """合计/填表人 rows under a household sheet or case ledger: few cells, one starting with a footer word."""
+    filled = [str(v).strip() for v in cells.values() if not is_empty(v)]
     return 0 < len(filled) <= 3 and any(v.startswith(FOOTER_WORDS) for v in filled)
 
 
@@ -224,7 +224,7 @@ def parse_row(cells: dict[str, Any], columns: dict[tuple[str, str | None], str],
     values: dict[str, Any] = {}
     problems: list[Problem] = []
     case_col = columns.get((CASE_ID, None))
-    if case_col is not None and not is_blank(cells.get(case_col)):
+    if case_col is not None and not is_empty(cells.get(case_col)):
         raw = cells[case_col]
         values[CASE_ID] = str(int(raw)) if isinstance(raw, float) and raw.is_integer() else str(raw).strip()
     for f in form.fields:
@@ -233,11 +233,11 @@ def parse_row(cells: dict[str, Any], columns: dict[tuple[str, str | None], str],
             raw = {part: cells.get(col) for (key, part), col in columns.items() if key == f.key and part}
             whole = columns.get((f.key, None))
             if whole is not None and isinstance(cells.get(whole), dict):
-                raw = {**cells[whole], **{k: v for k, v in raw.items() if not is_blank(v)}}
+                raw = {**cells[whole], **{k: v for k, v in raw.items() if not is_empty(v)}}
         else:
             col = columns.get((f.key, None))
             raw = cells.get(col) if col is not None else None
-        if f.type != "address" and is_blank(raw):
+        if f.type != "address" and is_empty(raw):
             if f.required:
                 problems.append(Problem(Code.VALUE_REQUIRED, {}, Location(label=f.label)))
             values[f.key] = None if f.type not in ("multi_choice", "table") else (() if f.type == "multi_choice" else [])

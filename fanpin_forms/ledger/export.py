@@ -17,13 +17,12 @@ from typing import Any
 from openpyxl import Workbook
 from sqlalchemy import select
 
-from ..app import App
+from .setup import LedgerSetup
 from ..errors import DataError
 from ..forms.model import FormSpec
 from ..util.atomic import atomic_open
 from . import values as V
 from .db import Ledger
-from .importer import FORM
 from .models import Case, FieldValue, Household
 
 BATCH = 2000
@@ -72,7 +71,7 @@ def iter_cases(ledger: Ledger, *, township: str | None = None, village: str | No
             s.expunge_all()
 
 
-def _cell(value: Any, f, app: App) -> Any:
+def _cell(value: Any, f, setup: LedgerSetup) -> Any:
     """A stored (JSON) value as a cell the import reads back to the same value."""
     if value is None:
         return None
@@ -82,14 +81,14 @@ def _cell(value: Any, f, app: App) -> Any:
     if t == "money":
         return str(Decimal(value))
     if t in ("multi_choice", "choice"):
-        ftype = app.field_types[t]
+        ftype = setup.field_types[t]
         return ftype.display(tuple(value) if isinstance(value, list) else value, f) or None
     return value
 
 
-def export(app: App, ledger: Ledger, out: Path, *, township: str | None = None, village: str | None = None,
+def export(setup: LedgerSetup, ledger: Ledger, out: Path, *, township: str | None = None, village: str | None = None,
            national: bool = False) -> int:
-    form = app.form(FORM)
+    form = setup.form
     fields = {f.key: f for f in form.fields}
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("台账")
@@ -102,7 +101,7 @@ def export(app: App, ledger: Ledger, out: Path, *, township: str | None = None, 
     for h, values in iter_cases(ledger, township=township, village=village):
         count += 1
         if national:
-            ws.append(_national_row(app, form, h, values))
+            ws.append(_national_row(setup, form, h, values))
             continue
         row = []
         for _, key, part in cols:
@@ -111,17 +110,17 @@ def export(app: App, ledger: Ledger, out: Path, *, township: str | None = None, 
             elif part:
                 row.append((values.get(key) or {}).get(part) or None)
             else:
-                row.append(_cell(values.get(key), fields[key], app))
+                row.append(_cell(values.get(key), fields[key], setup))
         ws.append(row)
     with atomic_open(out, error=DataError) as fh:
         wb.save(fh)
     return count
 
 
-def _national_row(app: App, form: FormSpec, h: Household, v: dict[str, Any]) -> list[Any]:
+def _national_row(setup: LedgerSetup, form: FormSpec, h: Household, v: dict[str, Any]) -> list[Any]:
     def disp(key: str) -> Any:
         f = form.field(key)
-        return _cell(v.get(key), f, app) if f is not None else None
+        return _cell(v.get(key), f, setup) if f is not None else None
 
     address = v.get("address") or {}
     risk = form.field("risk_types")
@@ -130,7 +129,7 @@ def _national_row(app: App, form: FormSpec, h: Household, v: dict[str, Any]) -> 
         codes = {c.no: c.name for lid in risk.code_lists for c in form.code_lists[lid].codes}
         names = "、".join(codes.get(n, str(n)) for n in v["risk_types"])
     eliminated = v.get("elim_approval_date")
-    return [address.get("county") or app.county.name, address.get("township"), address.get("village"),
+    return [address.get("county") or setup.county.name, address.get("township"), address.get("village"),
             address.get("group"), h.household_no, None, h.head_name, h.id_number, v.get("household_size"), "户主",
             v.get("phone"), disp("monitor_type"), names or None, disp("income"), "是" if eliminated else "否",
             disp("county_approval_date"), disp("elim_approval_date")]

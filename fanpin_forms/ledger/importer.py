@@ -25,19 +25,18 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from ..app import App
+from .setup import LedgerSetup
 from ..errors import Code, DataError, Location, Problem
 from ..intake.checks import findings_as_problems, run_checks
-from ..intake.records import CASE_ID, HeaderIndex, Record, load_records
+from ..intake.records import HeaderIndex, Record, load_records
 from ..forms.model import FormSpec
 from ..privacy.masking import mask_id
 from . import values as V
 from .audit import actor_name, new_operation
 from .db import Ledger
-from .models import PERSON_SOURCES, Audit, Case, FieldValue, Household, Operation
+from .models import PERSON_SOURCES, Audit, Case, FieldValue, Household
 from .sheet import open_sheet
 
-FORM = "ledger"
 
 
 @dataclass
@@ -85,11 +84,11 @@ def present_fields(form: FormSpec, headers: list[str]) -> set[str]:
 
 
 class _Importer:
-    def __init__(self, app: App, ledger: Ledger, session: Session, source: str, *, overwrite: bool):
-        self.app, self.ledger, self.session = app, ledger, session
-        self.form = app.form(FORM)
-        self.types = app.field_types
-        self.mask = app.county.mask
+    def __init__(self, setup: LedgerSetup, ledger: Ledger, session: Session, source: str, *, overwrite: bool):
+        self.setup, self.ledger, self.session = setup, ledger, session
+        self.form = setup.form
+        self.types = setup.field_types
+        self.mask = setup.county.mask
         self.labels = V.field_labels(self.form)
         self.fields = {f.key: f for f in self.form.fields}
         self.id_key = next((f.key for f in self.form.fields if f.type == "id_number"), None)
@@ -273,32 +272,32 @@ class _Importer:
             self.result.unchanged += 1
 
 
-def import_file(app: App, ledger: Ledger, path: Path, *, sheet: str | None = None, skip_invalid: bool = False,
+def import_file(setup: LedgerSetup, ledger: Ledger, path: Path, *, sheet: str | None = None, skip_invalid: bool = False,
                 overwrite: bool = False) -> ImportResult:
     """Import ``path`` into ``ledger`` in one transaction; raise DataError (nothing written) on invalid rows."""
-    form = app.form(FORM)
+    form = setup.form
     index = HeaderIndex(form)
     opened = open_sheet(path, sheet=sheet, header_score=index.known)
     present = present_fields(form, opened.headers)
     errors: list[Problem] = []
     with ledger.write() as session:
-        imp = _Importer(app, ledger, session, path.name, overwrite=overwrite)
+        imp = _Importer(setup, ledger, session, path.name, overwrite=overwrite)
         first = True
         for chunk in opened.chunks:
-            loaded = load_records(path, form, app.county, app.field_types, table=chunk)
+            loaded = load_records(path, form, setup.county, setup.field_types, table=chunk)
             warnings = [w for w in loaded.warnings if first or w.code is not Code.DATA_UNKNOWN_HEADER]
             imp.result.warnings.extend(warnings)
             valid = []
             chunk_errors = list(loaded.errors)
             for record in loaded.records:
-                problems = findings_as_problems(run_checks(app.checks, record, form, app.county), record, form)
+                problems = findings_as_problems(run_checks(setup.record_checks, record, form, setup.county), record, form)
                 bad = [p for p in problems if p.severity == "error"]
                 imp.result.warnings.extend(p for p in problems if p.severity != "error")
                 chunk_errors.extend(bad)
                 if not bad:
                     valid.append(record)
             for record in loaded.partial:  # every problem of a bad row, as validate reports it
-                problems = findings_as_problems(run_checks(app.checks, record, form, app.county), record, form)
+                problems = findings_as_problems(run_checks(setup.record_checks, record, form, setup.county), record, form)
                 chunk_errors.extend(p for p in problems if p.severity == "error")
             start = chunk.rows[0].number if chunk.rows else 0
             valid, dup = imp.validate(valid, start)

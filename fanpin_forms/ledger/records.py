@@ -7,12 +7,11 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from ..app import App
+from .setup import LedgerSetup
 from ..forms.model import FormSpec
 from ..intake.records import LoadResult, Record
 from .db import Ledger
 from .export import iter_cases
-from .importer import FORM
 
 
 def typed(value: Any, ftype: str) -> Any:
@@ -28,8 +27,8 @@ def typed(value: Any, ftype: str) -> Any:
     return value
 
 
-def load_ledger(app: App, ledger: Ledger, *, township: str | None = None, village: str | None = None) -> LoadResult:
-    form: FormSpec = app.form(FORM)
+def load_ledger(setup: LedgerSetup, ledger: Ledger, *, township: str | None = None, village: str | None = None) -> LoadResult:
+    form: FormSpec = setup.form
     records = []
     for h, values in iter_cases(ledger, township=township, village=village):
         out: dict[str, Any] = {}

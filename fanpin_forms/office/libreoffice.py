@@ -1,7 +1,7 @@
 """DOCX -> PDF through a real headless LibreOffice, plus PDF merging.
 
 Library module: no Click here; failures are :class:`~fanpin_forms.errors.RenderError`
-carrying catalogue codes, which ``cli.py`` turns into user messages.
+carrying catalogue codes, which ``cli/base.py`` turns into user messages.
 
 Design points (measured on LibreOffice 7.4, Debian 12):
 

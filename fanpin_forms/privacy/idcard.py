@@ -16,7 +16,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from fanpin_forms.errors import Code, FanpinError, Problem
+from fanpin_forms.errors import Code, Problem
+from fanpin_forms.privacy.invalid import SensitiveValueInvalid
 from fanpin_forms.privacy.masking import MaskPolicy, mask_id
 
 __all__ = [
@@ -55,16 +56,8 @@ _OLD15 = re.compile(r"\d{15}")
 _EXCEL_NUMBER = re.compile(r"\d(?:\.\d+)?E\+?\d+")
 
 
-class IdNumberInvalid(FanpinError):
+class IdNumberInvalid(SensitiveValueInvalid):
     """An ID number failed a check. Holds exactly one :class:`Problem`."""
-
-    def __init__(self, problem: Problem):
-        super().__init__(problem)
-
-    @property
-    def problem(self) -> Problem:
-        """The single problem found."""
-        return self.problems[0]
 
 
 @dataclass(frozen=True)

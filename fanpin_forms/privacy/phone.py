@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from fanpin_forms.errors import Code, FanpinError, Problem
+from fanpin_forms.errors import Code, Problem
+from fanpin_forms.privacy.invalid import SensitiveValueInvalid
 from fanpin_forms.privacy.masking import mask_phone
 
 __all__ = ["PhoneInvalid", "is_mobile", "normalize_phone"]
@@ -36,16 +37,8 @@ _COUNTRY = re.compile(r"\(?(?:\+|00)?86\)?-?")
 _DASHES = re.compile(r"[\u2010-\u2015\u2212\ufe58\ufe63]")
 
 
-class PhoneInvalid(FanpinError):
+class PhoneInvalid(SensitiveValueInvalid):
     """A phone number is neither a mobile nor a landline number."""
-
-    def __init__(self, problem: Problem):
-        super().__init__(problem)
-
-    @property
-    def problem(self) -> Problem:
-        """The single problem found."""
-        return self.problems[0]
 
 
 def _clean(raw: str) -> str:

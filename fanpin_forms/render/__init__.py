@@ -6,21 +6,35 @@
 * :mod:`.compiled` — :class:`CompiledTemplate` (Jinja compiled once, sandboxed, autoescaped;
   atomic writes); :mod:`.merge` — ``render_merged``, many copies in one DOCX;
 * :mod:`.fill` — ``fill_batch`` (process pool for big batches, all or nothing);
-* :mod:`.qr` — the page id: ``encode_payload`` / ``decode_payload`` / ``qr_png``;
+* :mod:`.qr` — ``qr_png``, the page id drawn (its payload is :mod:`fanpin_forms.pagemark`);
 * :mod:`.check` — ``check_template`` for county-edited templates;
-* :mod:`.naming` — safe output file names; :mod:`.pdfout` — PDFs through LibreOffice.
+* :mod:`.filenames` — safe output file names; :mod:`.pdfout` — PDFs through LibreOffice.
 """
 
-from .context import record_context, record_ident
-from .compiled import CompiledTemplate
-from .fill import DEFAULT_PATTERN, compile_for, fill_batch
-from .merge import render_merged
-from .names import BOX_EMPTY, BOX_FONT, BOX_TICKED, QR_DESCR
-from .qr import Payload, decode_payload, encode_payload, ident_text, parse_ident_text, qr_png
-from .template import build_template
+from importlib import import_module
 
-__all__ = [
-    "BOX_EMPTY", "BOX_FONT", "BOX_TICKED", "DEFAULT_PATTERN", "QR_DESCR", "CompiledTemplate", "Payload",
-    "build_template", "compile_for", "decode_payload", "encode_payload", "fill_batch", "ident_text",
-    "parse_ident_text", "qr_png", "record_context", "record_ident", "render_merged",
-]
+#: each public name and the module it lives in; imported on first use (PEP 562), so
+#: importing one submodule (or this package) loads nothing else
+_WHERE = {
+    "record_context": "context", "record_ident": "context",
+    "CompiledTemplate": "compiled",
+    "DEFAULT_PATTERN": "fill", "compile_for": "fill", "fill_batch": "fill",
+    "render_merged": "merge",
+    "qr_png": "qr",
+    "build_template": "template",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))

@@ -6,7 +6,7 @@ the variables are read from the patched XML with Jinja's
 ``meta.find_undeclared_variables``. Reported as errors:
 
 * a variable that is not a value of the form (with a did-you-mean);
-* a required field (or required address part) that no blank of the template shows;
+* a required field (or required address part) that no slot of the template shows;
 * a syntax error, or something the sandbox refuses (found by a trial fill);
 * anything :mod:`.docxsafe` refuses when the template is loaded (zip bombs, DTDs,
   external links, field codes that would fetch a URL or carry a value);

@@ -2,7 +2,7 @@
 
 All logic lives here, none in the template: the template only has plain
 ``{{ name }}`` tags (see :mod:`fanpin_forms.render.names`). A blank form is
-``record=None``: every field blank is empty (full-width spaces of its width), every
+``record=None``: every field slot is empty (full-width spaces of its width), every
 tick box ☐; county and policy values (``{county.short_name}``, the baseline in
 note ①) are printed on blank forms too.
 """
@@ -19,7 +19,7 @@ from ..forms.model import Field, FormSpec, Ref, split_placeholders
 from ..intake.records import Record
 from . import names as N
 from .layout import printed_widths, text_width
-from .qr import encode_payload, ident_text
+from ..pagemark import encode_payload, ident_text
 
 FULL_SPACE = "\u3000"
 HALF_SPACE = "\u2002"  # en space
@@ -43,7 +43,7 @@ def clean(text: str) -> str:
 
 
 def pad(text: str, width: int | None) -> str:
-    """Centre ``text`` in a blank of ``width`` full-width characters (never wider)."""
+    """Centre ``text`` in a slot of ``width`` full-width characters (never wider)."""
     if width is None:
         return text
     if not text:
@@ -66,26 +66,26 @@ def strip_address_suffix(value: str, following: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Blank:
+class _Slot:
     var: str
     names: tuple[str, ...]
-    width: int | None  # printed width (after narrowing), None = not a blank
-    following: str  # literal text right after the blank
+    width: int | None  # printed width (after narrowing), None = not a slot
+    following: str  # literal text right after the slot
     address_part: bool
 
 
-_PLANS: dict[int, tuple[FormSpec, list[_Blank]]] = {}
+_PLANS: dict[int, tuple[FormSpec, list[_Slot]]] = {}
 
 
-def _plan(form: FormSpec) -> list[_Blank]:
-    """The blanks of ``form`` with their variables and printed widths (computed once per form)."""
+def _plan(form: FormSpec) -> list[_Slot]:
+    """The slots of ``form`` with their variables and printed widths (computed once per form)."""
     cached = _PLANS.get(id(form))
     if cached is not None and cached[0] is form:
         return cached[1]
     widths = N.default_widths(form)
     printed = printed_widths(form)
     seen: set[str] = set()
-    out: list[_Blank] = []
+    out: list[_Slot] = []
     for text in N.printed_texts(form):
         pieces = split_placeholders(text or "")
         for i, piece in enumerate(pieces):
@@ -97,7 +97,7 @@ def _plan(form: FormSpec) -> list[_Blank]:
             seen.add(var)
             following = pieces[i + 1] if i + 1 < len(pieces) and isinstance(pieces[i + 1], str) else ""
             width = None if piece.width is None else printed.get(var, piece.width)
-            out.append(_Blank(var, piece.names, width, following, _is_address_part(form, piece.names)))
+            out.append(_Slot(var, piece.names, width, following, _is_address_part(form, piece.names)))
     if len(_PLANS) > 64:
         _PLANS.clear()
     _PLANS[id(form)] = (form, out)
@@ -182,17 +182,17 @@ def record_context(form: FormSpec, record: Record | None, county: County, year: 
     for key in list(ctx):
         ctx["f" + key[1:]] = ctx[key]
 
-    # the blanks as printed by the spec: padded to their width
-    for blank in _plan(form):
-        value = vals.names_text(blank.names)
-        if blank.width is None:
-            ctx[blank.var] = value
+    # the slots as printed by the spec: padded to their width
+    for slot in _plan(form):
+        value = vals.names_text(slot.names)
+        if slot.width is None:
+            ctx[slot.var] = value
             continue
-        if blank.address_part:
-            value = strip_address_suffix(value, blank.following)
-        elif text_width(value) > blank.width and _all_choices(form, blank.names):
-            value = value.replace("、", "")  # ①②③④⑤: the tick boxes after the blank must not move
-        ctx[blank.var] = pad(value, blank.width)
+        if slot.address_part:
+            value = strip_address_suffix(value, slot.following)
+        elif text_width(value) > slot.width and _all_choices(form, slot.names):
+            value = value.replace("、", "")  # ①②③④⑤: the tick boxes after the slot must not move
+        ctx[slot.var] = pad(value, slot.width)
 
     # tick boxes of every choice field
     for f in form.fields:

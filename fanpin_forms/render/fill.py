@@ -172,7 +172,7 @@ def fill_batch(form: FormSpec, records: Sequence, county, out_dir: Path | str, *
     import datetime as dt
 
     from .context import record_context, record_ident
-    from .naming import file_names
+    from .filenames import file_names
 
     year = dt.date.today().year if year is None else year
     names = file_names(form, records, name_pattern)

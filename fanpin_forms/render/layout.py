@@ -1,9 +1,9 @@
-"""Page geometry and the widths blanks are printed with, shared by the template
+"""Page geometry and the widths slots are printed with, shared by the template
 builder (line breaking) and the context builder (padding of values).
 
-A spec gives each blank a width in full-width characters (``{id_number:18}``). A
-header line of several label–blank pairs (``户主姓名：{head_name:6}　家庭人口：…``)
-that would not fit on one printed line gets all its blanks narrowed by the same
+A spec gives each slot a width in full-width characters (``{id_number:18}``). A
+header line of several label–slot pairs (``户主姓名：{head_name:6}　家庭人口：…``)
+that would not fit on one printed line gets all its slots narrowed by the same
 factor (never below :data:`MIN_FACTOR`), the way the official annexes keep each
 header on one line; prose paragraphs (with a first-line indent or a full stop)
 simply wrap.
@@ -54,7 +54,7 @@ def block_capacity(form: FormSpec, block) -> float:
 
 
 def is_form_line(block) -> bool:
-    """A header line of label–blank pairs (not prose): no indent, no full stop."""
+    """A header line of label–slot pairs (not prose): no indent, no full stop."""
     return not block.options.get("indent") and "。" not in block.value
 
 
@@ -72,23 +72,23 @@ def _pieces(form: FormSpec, block) -> tuple[float, list[Ref]]:
 
 
 def narrowed(width: int, factor: float) -> int:
-    """A blank's width after narrowing (never below 2, or below its own width if smaller)."""
+    """A slot's width after narrowing (never below 2, or below its own width if smaller)."""
     return width if factor >= 1 else max(min(2, width), int(width * factor))
 
 
 def block_factor(form: FormSpec, block) -> float:
-    """How much the blanks of a header line are narrowed to keep it on one line.
+    """How much the slots of a header line are narrowed to keep it on one line.
 
     1 = not narrowed: the line fits, or it is prose, or even narrowing to
     :data:`MIN_FACTOR` would not make it fit (it is then broken at its 　 instead)."""
     if block.kind != "text" or not is_form_line(block):
         return 1.0
     literal, refs = _pieces(form, block)
-    blanks = sum(r.width or 0 for r in refs)
+    slots = sum(r.width or 0 for r in refs)
     capacity = block_capacity(form, block)
-    if not blanks or literal + blanks <= capacity:
+    if not slots or literal + slots <= capacity:
         return 1.0
-    factor = min(1.0, (capacity - literal) / blanks)
+    factor = min(1.0, (capacity - literal) / slots)
     while factor >= MIN_FACTOR:
         if literal + sum(narrowed(r.width or 0, factor) for r in refs) <= capacity:
             return factor

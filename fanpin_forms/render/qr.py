@@ -1,8 +1,4 @@
-"""Drawing the page identifier's QR code (the payload itself is :mod:`fanpin_forms.pagemark`).
-
-The protocol names (``encode_payload``, ``Payload``, ...) are re-exported here for the
-render modules that print them.
-"""
+"""Drawing the page identifier's QR code (the payload itself is :mod:`fanpin_forms.pagemark`)."""
 
 from __future__ import annotations
 
@@ -10,9 +6,6 @@ import io
 import struct
 import zlib
 
-from ..pagemark import (AUTH_BAD, AUTH_LEGACY, AUTH_OK, KINDS, LEGACY_MAGIC, MAC_CHARS, MAGIC,  # noqa: F401
-                        Payload, decode_payload, encode_payload, ident_text, inspect_payload, is_ours,
-                        parse_ident_text, payload_mac, split_ident)
 
 
 def qr_matrix(payload: str):

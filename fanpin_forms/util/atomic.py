@@ -62,17 +62,9 @@ def check_writable(folder: Path | str, *, error: type[FanpinError] = RenderError
     read-only stick, missing rights and a full disk (as root, ``os.access`` would
     say yes to all but the first)."""
     folder = ensure_dir(folder, error=error)
-    tmp: str | None = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{new_token()}-", suffix=TMP_SUFFIX, dir=folder)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(b"\0" * _PROBE_BYTES)
-    except OSError as exc:
-        raise write_error(exc, folder, error=error) from None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    with _temp_file(folder, new_token(), folder, error) as temp:
+        temp.fh.write(b"\0" * _PROBE_BYTES)
+        temp.finish()
     return folder
 
 
@@ -113,6 +105,39 @@ def _write_bytes(fh: BinaryIO, data: bytes) -> None:
     fh.write(data)
 
 
+class _Temp:
+    """A temporary file being written: ``fh`` open for writing, ``path`` its name;
+    removed when its block ends unless ``kept`` is set."""
+
+    def __init__(self, path: Path, fh: BinaryIO):
+        self.path, self.fh, self.kept = path, fh, False
+
+    def finish(self) -> None:
+        """Close the file and give it the usual mode (mkstemp creates 0600)."""
+        self.fh.close()
+        os.chmod(self.path, 0o666 & ~_umask())
+
+
+@contextlib.contextmanager
+def _temp_file(folder: Path | str, token: str, target: Path | str, error: type[FanpinError]) -> Iterator[_Temp]:
+    """A new temporary file of batch ``token`` in ``folder``, for ``target``. Any OSError
+    in the block becomes IO_WRITE naming ``target``; the file is removed unless the
+    block sets ``kept``."""
+    temp: _Temp | None = None
+    try:
+        fd, name = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{token}-", suffix=TMP_SUFFIX, dir=folder)
+        temp = _Temp(Path(name), os.fdopen(fd, "wb"))
+        yield temp
+    except OSError as exc:
+        raise write_error(exc, target, error=error) from exc
+    finally:
+        if temp is not None and not temp.kept:
+            with contextlib.suppress(OSError):
+                temp.fh.close()
+            with contextlib.suppress(OSError):
+                os.unlink(temp.path)
+
+
 @contextlib.contextmanager
 def atomic_open(path: Path | str, *, token: str = "", error: type[FanpinError] = RenderError
                 ) -> Iterator[BinaryIO]:
@@ -121,21 +146,11 @@ def atomic_open(path: Path | str, *, token: str = "", error: type[FanpinError] =
 
     ``token`` (from :func:`new_token`) groups the temporary files of one batch."""
     path = Path(path)
-    tmp: str | None = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{token or _default_token()}-", suffix=TMP_SUFFIX,
-                                   dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file the usual mode
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as exc:
-        raise write_error(exc, path, error=error) from exc
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    with _temp_file(path.parent, token or _default_token(), path, error) as temp:
+        yield temp.fh
+        temp.finish()
+        os.replace(temp.path, path)
+        temp.kept = True
 
 
 def write_atomic(path: Path | str, data: bytes, *, token: str = "", error: type[FanpinError] = RenderError
@@ -153,20 +168,11 @@ def write_staged(path: Path | str, data: bytes, *, token: str, error: type[Fanpi
     (a template limit at household 50, a full disk) leaves the folder as it was: the
     batch's temporary files are swept and earlier files are untouched."""
     path = Path(path)
-    tmp: str | None = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{token}-", suffix=TMP_SUFFIX, dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
-            _write_bytes(fh, data)
-        os.chmod(tmp, 0o666 & ~_umask())
-        staged, tmp = Path(tmp), None
-        return staged
-    except OSError as exc:
-        raise write_error(exc, path, error=error) from exc
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    with _temp_file(path.parent, token, path, error) as temp:
+        _write_bytes(temp.fh, data)
+        temp.finish()
+        temp.kept = True
+    return temp.path
 
 
 def commit_staged(staged: Iterable[tuple[Path, Path]], *, error: type[FanpinError] = RenderError) -> None:

@@ -12,7 +12,7 @@ from ...forms.county import County
 from ...forms.model import FormSpec
 from ...intake.records import Record
 from ...privacy.leakguard import DEFAULT_HEALTH_TERMS
-from ...render.naming import MAX_STEM_BYTES, fit_bytes
+from ...render.filenames import MAX_STEM_BYTES, fit_bytes
 from ..rules import fmt_date, period_days
 from .rows import NoticeRow, guard_rows, notice_row
 

@@ -1,7 +1,7 @@
 """Read a clerk's data file (.xlsx/.xlsm, .csv, .json, .jsonl) into raw rows.
 
 This module knows nothing about forms: it finds the header row, names the
-columns and returns every non-blank data row with its row number *as the user
+columns and returns every non-empty data row with its row number *as the user
 sees it* (the Excel row number, the CSV record number as Excel shows it when the
 CSV is opened, the 1-based JSON array item, the JSONL line). Mapping headers to
 form fields happens elsewhere.

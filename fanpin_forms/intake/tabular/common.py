@@ -10,11 +10,17 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from openpyxl.utils import get_column_letter
-
 from ...errors import Code, DataError, Location, Problem
 from ...util import limits
 from ...util.limits import human_bytes
+
+
+def get_column_letter(column: int) -> str:
+    """Excel's column name (1 -> "A", 28 -> "AB"), from openpyxl, imported only when a
+    message needs it: reading a CSV or JSON file does not load openpyxl."""
+    from openpyxl.utils import get_column_letter as letter
+
+    return letter(column)
 
 
 #: How many non-empty rows at the top of a sheet are searched for the header.
@@ -31,7 +37,7 @@ class SourceRow:
 
 @dataclass(frozen=True)
 class SourceTable:
-    """A whole data file (one sheet of a workbook), header found, blank rows dropped."""
+    """A whole data file (one sheet of a workbook), header found, empty rows dropped."""
 
     path: Path
     sheet: str | None
@@ -136,7 +142,7 @@ def _json_value(value: object) -> object:
 
 
 def _header_text(value: object) -> str | None:
-    """Column name from a header cell, or None when the cell is blank."""
+    """Column name from a header cell, or None when the cell is empty."""
     if value is None:
         return None
     if isinstance(value, dt.date):  # also datetime
@@ -236,7 +242,7 @@ def _build_table(
         name = _header_text(header_values[i]) if i < len(header_values) else None
         if name is None:
             if not has_data[i]:
-                continue  # blank header, blank column: a spacer, ignore it
+                continue  # empty header, empty column: a spacer, ignore it
             name = f"第{get_column_letter(i + 1)}列"
         if name in first_seen:
             problems.append(

@@ -73,7 +73,7 @@ def _read_csv(p: Path, shown: str, header_score: HeaderScore | None) -> SourceTa
     rows: list[tuple[int, tuple[object, ...]]] = []
     cells = 0
     # Excel shows one row per CSV *record* (a quoted newline stays inside the
-    # row), and a blank line is a blank row: so number records, not lines.
+    # row), and an empty line is an empty row: so number records, not lines.
     number = 0
     try:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))

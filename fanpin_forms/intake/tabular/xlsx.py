@@ -7,13 +7,11 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-from openpyxl.utils import get_column_letter
-
 from ...errors import Code, DataError, Location, did_you_mean
 from ...util import limits
 from ...util.zipguard import ZipLimitError, safe_zip
 from .common import (HeaderScore, SourceTable, _build_table, _find_header, _os_reason, _too_many_columns,
-                     _too_many_rows, _unreadable, _xlsx_value)
+                     _too_many_rows, _unreadable, _xlsx_value, get_column_letter)
 
 
 # ----------------------------------------------------------------------------- xlsx
@@ -171,7 +169,7 @@ def _read_workbook(
     visible = [w for w in worksheets if w.sheet_state == "visible"]
     hidden = [w for w in worksheets if w.sheet_state != "visible"]
     order = ([active] if active is not None else []) + [w for w in visible + hidden if w is not active]
-    # The first sheet with a header and rows under it; sheets that are blank,
+    # The first sheet with a header and rows under it; sheets that are empty,
     # headerless or header-only (instructions, code lists) are passed over.
     # Any other problem (duplicate header...) belongs to that sheet and is raised.
     first_with_data: tuple[str, list] | None = None

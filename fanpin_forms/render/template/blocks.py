@@ -1,163 +1,36 @@
-"""Build the DOCX template of a form from its spec (python-docx).
+"""The printed parts of a form, from its spec: text with slots (underlined tags and
+tick boxes), the caption with the QR placeholder, the title, text blocks, the stages
+table, signature blocks, table fields and the notes (说明).
 
-The page reproduces the official annex: caption ("附件2") top-left, the title centred,
-the ``layout`` blocks in order, then the notes (说明). Blanks are underlined runs
-holding one plain Jinja tag each (``{{ f_head_name }}``); blanks of choice fields are
-followed by their codes as tick boxes (``{{ x_sanbaozhang_1 }}①…``). Every page
-carries a QR code (an anchored picture in the top margin, alt text ``fanpin-qr``,
-whose image the filler replaces) and the same page id in small text
-(``{{ ident_text }}``) right under it.
-
-Layout rules that keep a form on ONE A4 page in LibreOffice and Word:
-
-* tables use a fixed layout with ``gridCol`` widths AND every cell's width
-  (LibreOffice ignores cell widths alone and splits columns evenly);
-* a text line that would not fit is broken at its ideographic spaces (　) rather
-  than in the middle of a blank;
-* every run names its East Asian font (``w:eastAsia``), which Word and LibreOffice
-  use for Chinese; ``run.font.name`` alone only sets the Latin font.
-
-The output is deterministic (fixed zip timestamps and document properties), so
-``templates/*.docx`` only change in git when the spec or this builder changes.
-"""
+A text line that would not fit is broken at its ideographic spaces (　) rather than
+in the middle of a slot."""
 
 from __future__ import annotations
 
-import datetime as dt
 import io
-import zipfile
-from dataclasses import dataclass
 
-from docx import Document
-from docx.enum.section import WD_ORIENT
-from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE, WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.shared import Cm, Emu, Pt
 
-from ..forms.model import Block, FormSpec, Stage, split_placeholders
-from . import names as N
-from .layout import (
-    BODY_PT, MARGIN_BOTTOM, MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, block_capacity, block_factor, chars_per_line,
-    is_form_line, narrowed, paper_cm, text_width, text_width_cm, ticks_width,
+from ...forms.model import Block, FormSpec, Stage, split_placeholders
+from .. import names as N
+from ..layout import (
+    BODY_PT, block_capacity, block_factor, chars_per_line, is_form_line, narrowed, text_width, text_width_cm,
+    ticks_width,
 )
-from .qr import encode_payload, qr_png
+from ...pagemark import encode_payload
+from ..qr import qr_png
+from .ooxml import add_run, fixed_table, paragraph_format, tag
+from .style import (
+    BODY, BODY_LINE_PT, CAPTION_FONT, CAPTION_PT, COMPACT_STAGES, DATE_LINE, DATE_SPACE_PT, IDENT_PT, NOTE,
+    NOTE_LINE_PT, NOTE_PT, PROSE_LINE_PT, QR_CM, QR_TOP_CM, SIGN_SPACE_PT, STAGE_TITLE_CHARS, STAGE_TITLE_CM,
+    TITLE_FONT, TITLE_PT, YEAR_ROOM_CHARS, Style,
+)
 
-# --- page and type ----------------------------------------------------------------
-
-BODY_FONT = "仿宋"  # FangSong; LibreOffice: Noto Serif CJK SC through fonts.conf
-LATIN = BODY_FONT  # digits and Latin letters in the same face, as Chinese official forms print them
-TITLE_FONT = "宋体"
-CAPTION_FONT = "黑体"
-NOTE_PT = 10.5
-BODY_LINE_PT = 16.0  # exact line pitch of body text (Noto Serif CJK at 12 pt is ~17.3 pt natural)
-NOTE_LINE_PT = 13.0
-PROSE_LINE_PT = 22.0  # paragraphs of running text (annex 1)
-SIGN_SPACE_PT = 7.0  # room to sign above a signer line
-DATE_SPACE_PT = 4.0
-DATE_LINE = "年\u3000\u3000月\u3000\u3000日"
-TITLE_PT = 18.0
-CAPTION_PT = 14.0
-IDENT_PT = 7.0
-QR_CM = 2.0
-QR_TOP_CM = 0.3  # from the top edge of the page, inside the top margin
-STAGE_TITLE_CM = 3.0
-STAGE_TITLE_CHARS = 6  # characters per line in the stage-title column
-COMPACT_STAGES = 5  # from this many stages on, a single signer and the date share a line (annex 3)
-YEAR_ROOM_CHARS = 5  # blank room needed before 年 for a handwritten year when they share a line
-
-
-@dataclass(frozen=True)
-class Style:
-    size: float = BODY_PT
-    east: str = BODY_FONT
-    latin: str = LATIN
-    bold: bool = False
-    underline: bool = False
-
-
-BODY = Style()
-NOTE = Style(size=NOTE_PT)
-
-
-# --- run helpers -----------------------------------------------------------------
-
-
-def set_fonts(run, latin: str, east: str) -> None:
-    """Name the font for every script: Latin, East Asian (used for Chinese) and complex."""
-    run.font.name = latin
-    rpr = run._element.get_or_add_rPr()
-    fonts = rpr.rFonts
-    if fonts is None:
-        fonts = rpr._add_rFonts()
-    fonts.set(qn("w:ascii"), latin)
-    fonts.set(qn("w:hAnsi"), latin)
-    fonts.set(qn("w:eastAsia"), east)
-    fonts.set(qn("w:cs"), latin)
-    fonts.set(qn("w:hint"), "eastAsia")
-
-
-def add_run(par, text: str, style: Style = BODY, *, underline: bool | None = None, latin: str | None = None,
-            east: str | None = None, size: float | None = None, bold: bool | None = None):
-    run = par.add_run(text)
-    set_fonts(run, latin or style.latin, east or style.east)
-    run.font.size = Pt(size or style.size)
-    if bold if bold is not None else style.bold:
-        run.font.bold = True
-    if underline if underline is not None else style.underline:
-        run.font.underline = True
-    return run
-
-
-def tag(var: str) -> str:
-    return "{{ " + var + " }}"
-
-
-def paragraph_format(par, *, align=None, first_chars: float = 0, left_chars: float = 0, right_chars: float = 0,
-                     before: float = 0, after: float = 0, size: float = BODY_PT, line: float | None = None,
-                     keep_next: bool = False):
-    """Spacing in points, indents in characters of ``size``; ``line`` = exact line pitch (pt)."""
-    pf = par.paragraph_format
-    pf.space_before = Pt(before)
-    pf.space_after = Pt(after)
-    if line:
-        pf.line_spacing = Pt(line)
-        pf.line_spacing_rule = WD_LINE_SPACING.EXACTLY
-    else:
-        pf.line_spacing = 1.0
-    if align is not None:
-        pf.alignment = align
-    if first_chars:
-        pf.first_line_indent = Pt(size * first_chars)  # negative: hanging indent
-    if left_chars:
-        pf.left_indent = Pt(size * left_chars)
-    if right_chars:
-        pf.right_indent = Pt(size * right_chars)
-    if keep_next:
-        pf.keep_with_next = True
-    # character-based indents too: Word and LibreOffice keep them right if the font changes
-    ind = par._p.get_or_add_pPr().find(qn("w:ind"))
-    if ind is not None:
-        if first_chars > 0:
-            ind.set(qn("w:firstLineChars"), str(int(first_chars * 100)))
-        elif first_chars < 0:
-            ind.set(qn("w:hangingChars"), str(int(-first_chars * 100)))
-        if left_chars:
-            ind.set(qn("w:leftChars"), str(int(left_chars * 100)))
-        if right_chars:
-            ind.set(qn("w:rightChars"), str(int(right_chars * 100)))
-    # no snapping to the document grid: keeps line heights what the font says
-    snap = OxmlElement("w:snapToGrid")
-    snap.set(qn("w:val"), "0")
-    par._p.get_or_add_pPr().insert_element_before(
-        snap, "w:suppressOverlap", "w:bidi", "w:adjustRightInd", "w:spacing", "w:ind", "w:contextualSpacing",
-        "w:mirrorIndents", "w:jc", "w:textDirection", "w:textAlignment", "w:outlineLvl", "w:rPr", "w:sectPr",
-        "w:pPrChange")
-    return par
-
-
-# --- printed text with blanks ------------------------------------------------------
+# --- printed text with slots ------------------------------------------------------
 
 
 def _piece_width(form: FormSpec, piece, factor: float) -> float:
@@ -199,7 +72,7 @@ def _break_lines(form: FormSpec, pieces: list, capacity: float, factor: float) -
 
 def add_printed(par, form: FormSpec, text: str, style: Style = BODY, *, capacity: float | None = None,
                 factor: float = 1.0) -> bool:
-    """``text`` with its ``{blanks}`` as runs: literal text, underlined tags, tick boxes.
+    """``text`` with its ``{slots}`` as runs: literal text, underlined tags, tick boxes.
 
     With ``capacity`` (characters per line), a line that would overflow is broken at
     its ideographic spaces; returns True if it was."""
@@ -225,7 +98,7 @@ def add_printed(par, form: FormSpec, text: str, style: Style = BODY, *, capacity
                     add_run(par, tag(N.tick_var(f.key, code.no)), style, latin=N.BOX_FONT, east=N.BOX_FONT)
                     add_run(par, code.mark, style)
                     if code.needs_reason and f.params.get("reason_field"):
-                        # after the box, not in the blank: a long reason must not move the boxes
+                        # after the box, not in the slot: a long reason must not move the boxes
                         add_run(par, tag(N.reason_var(f.key, code.no)), style)
     return broken
 
@@ -296,8 +169,6 @@ def add_text_block(doc, form: FormSpec, block: Block) -> None:
                      size=size, line=(BODY_LINE_PT if form_line else PROSE_LINE_PT) * size / BODY_PT)
     add_printed(par, form, block.value, style, capacity=block_capacity(form, block) if form_line else None,
                 factor=block_factor(form, block))
-
-
 def _split_title(title: str) -> list[str]:
     """Stage titles in the narrow column: break after "）" or in the middle, like the annexes."""
     if len(title) <= 4 or (len(title) <= STAGE_TITLE_CHARS and "）" not in title[:-1]):
@@ -307,50 +178,6 @@ def _split_title(title: str) -> list[str]:
         return [title[:at], title[at:]]
     half = (len(title) + 1) // 2
     return [title[:half], title[half:]]
-
-
-def _table_borders(table) -> None:
-    tbl_pr = table._tbl.tblPr
-    borders = OxmlElement("w:tblBorders")
-    for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
-        el = OxmlElement(f"w:{edge}")
-        el.set(qn("w:val"), "single")
-        el.set(qn("w:sz"), "6")
-        el.set(qn("w:space"), "0")
-        el.set(qn("w:color"), "000000")
-        borders.append(el)
-    old = tbl_pr.find(qn("w:tblBorders"))
-    if old is not None:
-        tbl_pr.remove(old)
-    tbl_pr.append(borders)
-    # keep the element order of CT_TblPr: tblStyle, …, tblW, jc, …, tblBorders, …, tblLayout, tblCellMar, tblLook
-    order = ["tblStyle", "tblpPr", "tblOverlap", "bidiVisual", "tblStyleRowBandSize", "tblStyleColBandSize", "tblW",
-             "jc", "tblCellSpacing", "tblInd", "tblBorders", "shd", "tblLayout", "tblCellMar", "tblLook"]
-    children = sorted(tbl_pr, key=lambda e: order.index(e.tag.split("}")[1]) if e.tag.split("}")[1] in order else 99)
-    for child in children:
-        tbl_pr.remove(child)
-        tbl_pr.append(child)
-
-
-def _fixed_table(doc, rows: int, widths_cm: list[float]):
-    table = doc.add_table(rows=rows, cols=len(widths_cm))
-    table.autofit = False  # w:tblLayout type=fixed
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    tbl_pr = table._tbl.tblPr
-    tbl_w = tbl_pr.find(qn("w:tblW"))
-    if tbl_w is None:
-        tbl_w = OxmlElement("w:tblW")
-        tbl_pr.append(tbl_w)
-    tbl_w.set(qn("w:w"), str(int(sum(widths_cm) / 2.54 * 1440)))
-    tbl_w.set(qn("w:type"), "dxa")
-    for i, w in enumerate(widths_cm):
-        table.columns[i].width = Cm(w)
-        for cell in table.columns[i].cells:
-            cell.width = Cm(w)  # LibreOffice needs the grid, Word the cells
-    _table_borders(table)
-    return table
-
-
 def _printed_width(form: FormSpec, text: str) -> float:
     return sum(_piece_width(form, p, 1.0) for p in split_placeholders(text or ""))
 
@@ -410,7 +237,7 @@ def add_stage_content(cell_or_doc, form: FormSpec, stage: Stage, *, width_cm: fl
 def add_stages_table(doc, form: FormSpec, stages: list[Stage]) -> None:
     total = text_width_cm(form)
     widths = [STAGE_TITLE_CM, round(total - STAGE_TITLE_CM, 2)]
-    table = _fixed_table(doc, len(stages), widths)
+    table = fixed_table(doc, len(stages), widths)
     for row, stage in zip(table.rows, stages):
         tr_pr = row._tr.get_or_add_trPr()
         tr_pr.append(OxmlElement("w:cantSplit"))
@@ -440,7 +267,7 @@ def add_table_block(doc, form: FormSpec, block: Block) -> None:
         return
     total = text_width_cm(form)
     widths = [round(total / len(cols), 2)] * len(cols)
-    table = _fixed_table(doc, 4, widths)
+    table = fixed_table(doc, 4, widths)
     header, loop_start, body, loop_end = table.rows
     for cell, col in zip(header.cells, cols):
         par = cell.paragraphs[0]
@@ -497,126 +324,3 @@ def add_notes(doc, form: FormSpec) -> None:
             par = doc.add_paragraph()
             paragraph_format(par, left_chars=hang, size=NOTE_PT, line=NOTE_LINE_PT)
             add_printed(par, form, code_line + ("。" if j == len(lines) - 1 else "；"), NOTE)
-
-
-# --- document -------------------------------------------------------------------------
-
-
-def _setup_page(doc, form: FormSpec) -> None:
-    section = doc.sections[0]
-    w, h = paper_cm(form)
-    section.orientation = WD_ORIENT.LANDSCAPE if w > h else WD_ORIENT.PORTRAIT
-    section.page_width, section.page_height = Cm(w), Cm(h)
-    section.top_margin, section.bottom_margin = Cm(MARGIN_TOP), Cm(MARGIN_BOTTOM)
-    section.left_margin, section.right_margin = Cm(MARGIN_LEFT), Cm(MARGIN_RIGHT)
-    section.header_distance, section.footer_distance = Cm(1.0), Cm(1.0)
-    # no document grid: Chinese Word templates snap lines to a grid, which changes line heights
-    sect = section._sectPr
-    grid = sect.find(qn("w:docGrid"))
-    if grid is not None:
-        sect.remove(grid)
-
-
-def _setup_styles(doc) -> None:
-    normal = doc.styles["Normal"]
-    normal.font.name = LATIN
-    normal.font.size = Pt(BODY_PT)
-    rpr = normal.element.get_or_add_rPr()
-    fonts = rpr.rFonts if rpr.rFonts is not None else rpr._add_rFonts()
-    for attr, value in (("w:ascii", LATIN), ("w:hAnsi", LATIN), ("w:eastAsia", BODY_FONT), ("w:cs", LATIN)):
-        fonts.set(qn(attr), value)
-    pf = normal.paragraph_format
-    pf.space_before = Pt(0)
-    pf.space_after = Pt(0)
-    pf.line_spacing = 1.0
-    # document language: Chinese line breaking rules (no 。at a line start)
-    lang = rpr.find(qn("w:lang"))
-    if lang is None:
-        lang = OxmlElement("w:lang")
-        rpr.append(lang)
-    lang.set(qn("w:val"), "en-US")
-    lang.set(qn("w:eastAsia"), "zh-CN")
-    # docDefaults too: table cells and runs without a style inherit them
-    defaults = doc.styles.element.find(qn("w:docDefaults"))
-    if defaults is not None:
-        rpr_default = defaults.find(qn("w:rPrDefault") + "/" + qn("w:rPr"))
-        if rpr_default is not None:
-            f = rpr_default.find(qn("w:rFonts"))
-            if f is not None:
-                for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
-                    f.attrib.pop(qn(attr), None)
-                f.set(qn("w:ascii"), LATIN)
-                f.set(qn("w:hAnsi"), LATIN)
-                f.set(qn("w:eastAsia"), BODY_FONT)
-                f.set(qn("w:cs"), LATIN)
-
-
-FIXED_TIME = dt.datetime(2022, 5, 17, 0, 0, 0)
-
-
-def _set_properties(doc, form: FormSpec) -> None:
-    props = doc.core_properties
-    props.title = form.title
-    props.subject = f"{form.annex} {form.title}".strip()
-    props.author = "fanpin-forms"
-    props.last_modified_by = "fanpin-forms"
-    props.keywords = f"fanpin-forms {form.id} {form.version}"
-    props.comments = "由 fanpin templates build 生成；可在 Word 中修改，但请保留双花括号标记和右上角的二维码图片。"
-    props.created = FIXED_TIME
-    props.modified = FIXED_TIME
-    props.revision = 1
-
-
-def build_document(form: FormSpec):
-    """The python-docx Document of ``form``'s template."""
-    doc = Document()
-    _setup_styles(doc)
-    _setup_page(doc, form)
-    body = doc.element.body
-    for p in list(body.iterchildren(qn("w:p"))):
-        body.remove(p)
-    add_caption(doc, form)
-    add_title(doc, form)
-    for block in form.layout:
-        if block.kind == "text":
-            add_text_block(doc, form, block)
-        elif block.kind == "stages":
-            add_stages_table(doc, form, N.stages_of(form, block))
-        elif block.kind == "signature":
-            add_signature_block(doc, form, block)
-        elif block.kind == "table":
-            add_table_block(doc, form, block)
-    add_notes(doc, form)
-    _set_properties(doc, form)
-    return doc
-
-
-def build_template(form: FormSpec) -> bytes:
-    """The DOCX template of ``form`` (deterministic bytes)."""
-    buf = io.BytesIO()
-    build_document(form).save(buf)
-    return normalize_zip(buf.getvalue())
-
-
-def normalize_zip(data: bytes) -> bytes:
-    """Rewrite a DOCX with fixed timestamps and a fixed entry order ([Content_Types].xml first)."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    names = src.namelist()
-    names.sort(key=lambda n: (n != "[Content_Types].xml", n != "_rels/.rels", n))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for name in names:
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_STORED if name.endswith((".png", ".jpeg", ".jpg")) else zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            dst.writestr(info, src.read(name))
-    return out.getvalue()
-
-
-def document_xml(docx: bytes) -> str:
-    """``word/document.xml`` of a DOCX, as text (what the drift test compares)."""
-    with zipfile.ZipFile(io.BytesIO(docx)) as z:
-        return z.read("word/document.xml").decode("utf-8")
-
-
-__all__ = ["build_document", "build_template", "document_xml", "normalize_zip"]

@@ -1,0 +1,1 @@
+"""Helpers for tests, benchmarks and the shipped samples: invented data only."""
