@@ -17,7 +17,6 @@ from pathlib import Path
 
 from fanpin_forms.app import App
 from fanpin_forms.forms.model import FormSpec
-from fanpin_forms.intake.load import load_and_check
 from fanpin_forms.intake.records import Record
 from fanpin_forms.privacy.idcard import check_char
 from fanpin_forms.render.context import record_context, record_ident
@@ -65,7 +64,7 @@ def load_records(app: App, form_id: str, rows: list[dict]) -> list[Record]:
     with tempfile.TemporaryDirectory(prefix="papersim-rows-") as tmp:
         path = Path(tmp) / f"{form_id}_rows.json"
         path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
-        result = load_and_check(app, app.form(form_id), path)
+        result = app.load_and_check(app.form(form_id), path)
     if result.errors:
         raise ValueError(f"invented rows rejected: {[str(p) for p in result.errors[:5]]}")
     return result.records
