@@ -22,12 +22,11 @@ from .. import __version__
 from ..app import ENV_COUNTY, App
 from ..errors import Code, FanpinError
 from . import cases, forms, ledger, readback, render
-from .base import FanpinCommand, FanpinGroup, echo_problems, format_problems, pass_app
+from .base import COUNTY_HELP, FanpinCommand, FanpinGroup, echo_problems, format_problems, pass_app
 
 
 @click.group(cls=FanpinGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--county", envvar=ENV_COUNTY, metavar="县",
-              help=f"县级插件编号或县名（安装了多个县级插件时必选；也可设环境变量 {ENV_COUNTY}）")
+@click.option("--county", envvar=ENV_COUNTY, metavar="县", help=COUNTY_HELP)
 @ledger.db_option
 @click.version_option(__version__, prog_name="fanpin")
 @click.pass_context

@@ -17,7 +17,7 @@ import sys
 
 import click
 
-from ..app import App
+from ..app import ENV_COUNTY, App
 from ..errors import FanpinError, Problem
 from .i18n import ChineseContext, missing_text, short_help
 
@@ -51,8 +51,26 @@ class _Chinese:
         return self.short_help or short_help(self.help)
 
 
+COUNTY_HELP = f"县级插件编号或县名（安装了多个县级插件时必选；也可设环境变量 {ENV_COUNTY}）"
+
+
+def _choose_county(ctx: click.Context, _param, value: str | None) -> None:
+    """``--county`` given after the command name: the same as before it."""
+    if value:
+        app = ctx.find_object(App)
+        if app is not None:
+            app.choose_county(value)
+
+
 class FanpinCommand(_Chinese, click.Command):
-    """A fanpin command (plugins' too)."""
+    """A fanpin command (plugins' too). Every command accepts ``--county`` after its
+    name as well as before it (``fanpin fill annex2 --county yueyang``)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not any(p.name == "county" for p in self.params):
+            self.params.append(click.Option(["--county"], metavar="县", expose_value=False,
+                                            callback=_choose_county, help=COUNTY_HELP))
 
 
 class FanpinGroup(_Chinese, click.Group):

@@ -40,11 +40,6 @@ DATE = DateParam()
 SEVERITY = {"error": "错误", "warning": "提示"}
 
 
-def _choose(app: App, county: str | None) -> None:
-    if county:
-        app.choose_county(county)
-
-
 def _load(app: App, data: Path | None, sheet: str | None) -> LoadResult:
     """The case ledger from ``--data``, else from the ledger database (``--db``)."""
     if data is None:
@@ -78,19 +73,17 @@ def _source(data: Path | None) -> str:
 @click.option("--sheet", help="Excel 工作表名称（默认第一个有数据的工作表）")
 @click.option("--as-of", "as_of", type=DATE,
               help="检查日期，如 2022-07-01：尚未完成的环节到这天已超过时限的，算作超期")
-@click.option("--county", metavar="县", help="县级插件编号或县名（同 fanpin --county）")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出（含每条规则的通知原文）")
 @db_option
 @click.option("-v", "--verbose", is_flag=True, help="每条问题下显示通知原文和户主身份证号（已脱敏）")
 @pass_app
-def check_cmd(app: App, data: Path | None, sheet: str | None, as_of: dt.date | None, county: str | None,
+def check_cmd(app: App, data: Path | None, sheet: str | None, as_of: dt.date | None,
               as_json: bool, verbose: bool) -> None:
     """按所选县的规则检查监测对象台账中每一户的程序和时限，按乡镇、村列出问题。
 
     检查识别认定15天时限、村级公示天数、信息比对、各环节顺序、帮扶措施10天和录入1个月、
     风险消除收入标准、先帮扶后识别等（以县级插件注册的规则为准）。有任何错误时退出码为 1。
     """
-    _choose(app, county)
     form = app.form("ledger")
     result = _load(app, data, sheet)
     findings = run_rules(app.rules, cases_from(result.records, form), app.county, as_of)
@@ -162,10 +155,9 @@ def _line(f: RuleFinding) -> str:
 @click.option("--to", "date_to", type=DATE, help="与 --from 相对的结束日期（含当天）")
 @click.option("--date", "date", type=DATE, help="县级公告的落款日期（默认今天）")
 @db_option
-@click.option("--county", metavar="县", help="县级插件编号或县名（同 fanpin --county）")
 @pass_app
 def notice_cmd(app: App, kind: str, data: Path | None, sheet: str | None, out_dir: Path, date_from: dt.date | None,
-               date_to: dt.date | None, date: dt.date | None, county: str | None) -> None:
+               date_to: dt.date | None, date: dt.date | None) -> None:
     """生成村级公示（village，每村每个公示期一份 DOCX）或县级公告（county，DOCX 和网页 HTML）。
 
     只列户主姓名、乡镇/村/组、家庭人口、监测对象类型和风险类型；身份证号码、手机号、
@@ -180,7 +172,6 @@ def notice_cmd(app: App, kind: str, data: Path | None, sheet: str | None, out_di
         ledger_secrets, render_county, render_village, select_county, select_village, write_files,
     )
 
-    _choose(app, county)
     form = app.form("ledger")
     result = _load(app, data, sheet)
     echo_problems(result.warnings)
