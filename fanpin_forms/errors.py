@@ -162,7 +162,7 @@ class Code(str, Enum):
     READ_NO_INPUT = "没有找到可以读取的文件（支持 PDF 和图片：PNG、JPEG、TIFF）"
     READ_PAGE_FAILED = "这一页无法处理：{why}"
     READ_FOREIGN = "不是本系统打印的表单（{why}）"
-    READ_BLANK_PAGE = "空白页"
+    READ_EMPTY_PAGE = "空白页"
     READ_UNKNOWN_FORM = "二维码中的表单「{form}」（版本 {version}）不是本程序认识的表单，无法读取；已有：{known}"
     READ_DUPLICATE = "与 {first} 重复（同一份表的同一页扫描了两次），已跳过这一页"
     READ_ID_FROM_TEXT = "二维码无法识读，已按页面上印的表单编号识别，请核对"

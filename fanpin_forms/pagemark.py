@@ -6,7 +6,7 @@ carries so that a returned page can be told apart and filed.
   :func:`parse_ident_text`);
 * the tick-box glyphs (:data:`BOX_EMPTY`, :data:`BOX_TICKED`) and their font;
 * the names of the template slots that print them (:data:`IDENT_VAR`, :data:`QR_DESCR`,
-  :func:`blank_var`, :func:`default_widths`, ...).
+  :func:`slot_var`, :func:`default_widths`, ...).
 
 Drawing the QR image is :mod:`fanpin_forms.render.qr`'s job; this module imports
 neither ``render`` nor ``readback``, so both depend on it and not on each other.
@@ -258,8 +258,8 @@ def ref_base(names: tuple[str, ...]) -> str:
     return "__and__".join(n.replace(".", "__") for n in names)
 
 
-def blank_var(names: tuple[str, ...], width: int | None, default_width: int | None) -> str:
-    """The padded variable of a blank (``f_…``), or the plain one (``v_…``) without width."""
+def slot_var(names: tuple[str, ...], width: int | None, default_width: int | None) -> str:
+    """The padded variable of a slot (``f_…``), or the plain one (``v_…``) without width."""
     base = ref_base(names)
     if width is None:
         return "v_" + base

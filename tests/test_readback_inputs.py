@@ -115,7 +115,7 @@ def test_photos_blank_sheets_and_unknown_versions_are_not_our_forms(app, printed
     photo.save(tiff, save_all=True, append_images=[blank, scan(printed, 2), future])
     result = parse(app, [tiff])
     assert [p["status"] for p in result.pages] == ["foreign", "foreign", "recognised", "failed"]
-    assert Code.READ_BLANK_PAGE.format() in result.pages[1]["why"]
+    assert Code.READ_EMPTY_PAGE.format() in result.pages[1]["why"]
     assert "2031.9" in result.pages[3]["why"] and "不是本程序认识的表单" in result.pages[3]["why"]
     assert only_record(result)["serial"] == "annex2-20220601-1"
 

@@ -82,7 +82,7 @@ class HeaderLayout:
                 continue
             part = Ref.part_of(piece.names[0])
             label = f.part_label(part) if part and f.type == "address" else f.label
-            var = N.blank_var(piece.names, piece.width, widths.get(piece.names))
+            var = N.slot_var(piece.names, piece.width, widths.get(piece.names))
             pieces.append(Slot(piece.names[0], var, label, f.sensitive, piece.width))
         # merge adjacent literals
         merged: list[str | Slot | None] = []

@@ -282,8 +282,8 @@ def identify_by_ocr(image: Image.Image, titles: dict[str, str]) -> Identity | No
     return None
 
 
-def is_blank(image: Image.Image) -> bool:
-    """Nothing on the page (a blank sheet in the pile): almost no dark pixels."""
+def is_empty(image: Image.Image) -> bool:
+    """Nothing on the page (an empty sheet in the pile): almost no dark pixels."""
     small = image.convert("L").resize((max(1, image.width // 8), max(1, image.height // 8)))
     arr = np.asarray(small)
     white = float(np.percentile(arr, 90)) if arr.size else 255.0

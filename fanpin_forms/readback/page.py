@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import Code, FanpinError, Problem
-from .identify import (Identity, cross_check, identify_by_ocr, identify_by_text, is_blank, printed_ident_by_ocr,
+from .identify import (Identity, cross_check, identify_by_ocr, identify_by_text, is_empty, printed_ident_by_ocr,
                        printed_ident_in_text, read_qr, read_qr_pictures, upright)
 from ..pagemark import qr_modules
 from .images import png
@@ -75,8 +75,8 @@ def _read(setup: ReadSetup, page: Page, crops: bool, base: PageResult) -> PageRe
         elif page.text_layer:
             identity = identify_by_text(page.text().splitlines(), forms_titles)
         if identity is None:
-            if is_blank(img):
-                return _foreign(base, Code.READ_BLANK_PAGE.format())
+            if is_empty(img):
+                return _foreign(base, Code.READ_EMPTY_PAGE.format())
             identity = identify_by_ocr(img, forms_titles)
     if identity is None:
         return _foreign(base, "没有找到本系统的二维码、表单编号或表单标题")

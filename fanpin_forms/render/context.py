@@ -91,7 +91,7 @@ def _plan(form: FormSpec) -> list[_Slot]:
         for i, piece in enumerate(pieces):
             if not isinstance(piece, Ref):
                 continue
-            var = N.blank_var(piece.names, piece.width, widths.get(piece.names))
+            var = N.slot_var(piece.names, piece.width, widths.get(piece.names))
             if var in seen:
                 continue
             seen.add(var)

@@ -104,12 +104,12 @@ def printed_widths(form: FormSpec) -> dict[str, int]:
     for block, factor in blocks:
         for piece in split_placeholders(block.value):
             if isinstance(piece, Ref) and piece.width is not None:
-                var = N.blank_var(piece.names, piece.width, defaults.get(piece.names))
+                var = N.slot_var(piece.names, piece.width, defaults.get(piece.names))
                 width = narrowed(piece.width, factor)
                 out[var] = min(out.get(var, width), width)
     for text in N.printed_texts(form):
         for piece in split_placeholders(text or ""):
             if isinstance(piece, Ref) and piece.width is not None:
-                var = N.blank_var(piece.names, piece.width, defaults.get(piece.names))
+                var = N.slot_var(piece.names, piece.width, defaults.get(piece.names))
                 out.setdefault(var, piece.width)
     return out

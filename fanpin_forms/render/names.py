@@ -26,7 +26,7 @@ from __future__ import annotations
 from ..forms.model import Field, FormSpec
 # the names read-back needs too live in the printed-page protocol; render uses them from here
 from ..pagemark import (BOX_EMPTY, BOX_FONT, BOX_TICKED, IDENT_VAR, QR_DESCR, SPECIAL_VARS,  # noqa: F401
-                        blank_var, default_widths, printed_texts, ref_base, refs, stages_of)
+                        slot_var, default_widths, printed_texts, ref_base, refs, stages_of)
 
 
 def tick_var(field_key: str, no: int) -> str:

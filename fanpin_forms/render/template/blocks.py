@@ -89,7 +89,7 @@ def add_printed(par, form: FormSpec, text: str, style: Style = BODY, *, capacity
                 continue
             add_run(par, piece, style)
             continue
-        var = N.blank_var(piece.names, piece.width, widths.get(piece.names))
+        var = N.slot_var(piece.names, piece.width, widths.get(piece.names))
         add_run(par, tag(var), style, underline=piece.width is not None)
         for f in N.choice_fields(form, piece.names):
             for lid in f.code_lists:
