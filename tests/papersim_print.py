@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,45 +17,17 @@ from pathlib import Path
 from fanpin_forms.app import App
 from fanpin_forms.forms.model import FormSpec
 from fanpin_forms.intake.records import Record
-from fanpin_forms.privacy.idcard import check_char
 from fanpin_forms.render.context import record_context, record_ident
+from fanpin_forms.testing.households import households as invented_households
 from fanpin_forms.render.fill import compile_for
 from fanpin_forms.render.pdfout import merged_pdf
 
 YEAR = 2022  # baseline year printed on the forms
 SERIAL_DAY = "20221129"  # the day in the serial of blank forms
 
-SURNAMES = "李王张刘陈杨黄赵周吴徐孙胡朱郭何高林罗彭方任钟姚"
-GIVEN = "建国秀英德明桂兰志强淑珍春生玉梅海涛丽华长根凤英友才冬梅翠兰松林小红大勇"
-TOWNS = {"荣家湾镇": ["杨林村", "向阳村", "荣湾社区"], "新墙镇": ["清水村", "新墙村"], "筻口镇": ["潼溪村", "筻口村"],
-         "黄沙街镇": ["黄沙村", "港口村"], "张谷英镇": ["张谷英村", "渭洞村"], "月田镇": ["月田村", "花苗村"]}
-GROUPS = ["一组", "二组", "三组", "四组", "五组", "六组"]
-SANBAOZHANG = ["", "①", "②", "③", "④", "⑤", "①③", "1,5", "", "②④"]
-RISKS = ["⑥", "⑦", "因病、因学", "⑧", "⑨", "⑩", "⑪", "⑫", "⑬", "6,13", "⑥⑧"]
-
-
 def households(n: int, seed: int = 0, *, prefix: str = "PAP") -> list[dict]:
-    """``n`` invented households as a clerk's rows (Chinese headers, valid ID numbers)."""
-    rng, ids = random.Random(f"papersim-households-{seed}"), set()
-    rows = []
-    for i in range(1, n + 1):
-        while True:
-            first17 = (f"430621{rng.randint(1950, 2000):04d}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
-                       f"{rng.randint(10, 999):03d}")
-            if first17 not in ids:
-                ids.add(first17)
-                break
-        town = rng.choice(list(TOWNS))
-        risk, reason = (("⑥⑭", "房屋受白蚁侵蚀") if rng.random() < 0.08 else (rng.choice(RISKS), ""))
-        name = rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, rng.choice((1, 2))))
-        row = {"户编号": f"{prefix}-{seed}-{i:04d}", "户主姓名": name,
-               "身份证号码": first17 + check_char(first17), "家庭人口": rng.randint(1, 7),
-               "乡镇（街道）": town, "村（社区）": rng.choice(TOWNS[town]), "村民小组": rng.choice(GROUPS),
-               "三保障问题": rng.choice(SANBAOZHANG), "风险类型": risk, "其他原因": reason}
-        if rng.random() < 0.8:
-            row["联系电话"] = f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}"
-        rows.append(row)
-    return rows
+    """``n`` invented households as a clerk's rows (the shipped generator, with this simulator's prefix)."""
+    return invented_households(n, seed, prefix=prefix)
 
 
 def load_records(app: App, form_id: str, rows: list[dict]) -> list[Record]:
