@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import pluggy
 
 from . import __version__, hookspecs
-from .errors import Code, PluginError, Problem
+from .errors import Code, FanpinError, PluginError, Problem
 
 ENTRY_POINT_GROUP = hookspecs.NAME
 ENV_PREFIX = "FANPIN_FORMS_"
@@ -93,8 +93,9 @@ def build_plugin_manager(extra_plugins: tuple[object, ...] = (), *, entry_points
             try:
                 plugin = ep.load()
             except Exception as exc:
+                why = str(exc) if isinstance(exc, FanpinError) else f"{type(exc).__name__}: {exc}"
                 raise PluginError(Problem(Code.PLUGIN_IMPORT, {"plugin": ep.name, "dist": dist_name,
-                                                              "why": f"{type(exc).__name__}: {exc}"})) from None
+                                                              "why": why})) from None
             register(plugin, ep.name, dist_name, version, False)
 
     for plugin in extra_plugins:

@@ -64,7 +64,10 @@ HERE = Path(__file__).parent
 @hookimpl
 def register_counties(register):
     register(County(code="testxian", name="测试县", short_name="测试", province="湖南省", city="岳阳市",
-                    approving_body="测试县乡村振兴局", baselines={2022: Decimal("7000")}, publicity_days=7))
+                    approving_body="测试县乡村振兴局", baselines={2022: Decimal("7000")}, publicity_days=7,
+                    elimination_publicity_days=7, identify_within_days=15, measures_within_days=10,
+                    system_entry_within_months=1, monthly_report_day=28, comparison_exempt=("低保", "特困"),
+                    aid_first_causes=("灾",)))
 
 
 @hookimpl
