@@ -178,6 +178,16 @@ def test_a_county_with_7_day_elimination_publicity(app, form, end, ok):
         assert found[0].source == "风险消除公示7天"  # the county's own words, not Yueyang's
 
 
+@pytest.mark.parametrize("sources", [{}, {"publicity_days": ""}])
+def test_a_reused_rule_never_quotes_another_countys_notice(app, form, sources):
+    county = dataclasses.replace(YUEYANG, code="t7", name="测试县", elimination_publicity_days=7, sources=sources)
+    case = make_case(form, elim_publicity_start=d("6-01"), elim_publicity_end=d("6-05"), income=Decimal("8000"),
+                     income_year=2022)
+    [found] = only(run(app, case, county=county), yy.elimination_publicity_long_enough)
+    assert "由7天调整为5天" not in found.source and "5天" not in found.source
+    assert "测试县" in found.source and "elimination_publicity_days" in found.source
+
+
 # --- information comparison -----------------------------------------------------------------------
 
 

@@ -212,10 +212,17 @@ def rule_title(fn: Callable) -> str:
 
 
 def rule_source(fn: Callable, county: County) -> str:
-    """The notice's words behind a rule: the county's quotations, else the rule's own."""
-    quotes = [county.sources[k] for k in getattr(fn, "rule_source_keys", ()) if county.sources.get(k)]
-    quotes = list(dict.fromkeys(quotes))
-    return "；".join(quotes) if quotes else getattr(fn, "rule_quote", "")
+    """The notice's words behind a rule: the county's own quotations for the values the
+    rule uses. A rule reused by a county that gave none says so rather than quoting
+    another county's notice; only a rule that uses no county value falls back to its
+    own ``quote``."""
+    keys = getattr(fn, "rule_source_keys", ())
+    quotes = list(dict.fromkeys(county.sources[k] for k in keys if county.sources.get(k)))
+    if quotes:
+        return "；".join(quotes)
+    if keys:
+        return Code.RULE_NO_SOURCE.format(county=county.name, keys="、".join(keys))
+    return getattr(fn, "rule_quote", "")
 
 
 # --- running ---------------------------------------------------------------------------
