@@ -65,6 +65,7 @@ class Code(str, Enum):
     COUNTY_UNKNOWN = "没有名为「{county}」的县级插件{hint}；已安装：{known}"
     COUNTY_DUPLICATE = "县级插件编号「{county}」被 {first} 和 {second} 重复注册"
     COUNTY_VALUE_MISSING = "县级插件的 County「{county}」没有给出这些政策值：{values}。每个值都须在插件中写明（核心不带任何县的默认值）"
+    RULE_UNKNOWN_COLUMN = "插件「{plugin}」的规则 {rule} 读取的列「{key}」不在监测对象台账中（县里新增的列须在插件中注册一个 extends: ledger 的表单扩展）{hint}"
     RULE_NO_SOURCE = "{county}的县级插件未给出此项规定的原文出处（County.sources 中没有 {keys}）"
     POLICY_NO_BASELINE = "{county}的政策表中没有 {year} 年的监测收入基准线（已有年份：{known}）；可用 --year 指定已有的年份，或在县级插件中补充该年的基准线"
 

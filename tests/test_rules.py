@@ -188,6 +188,20 @@ def test_a_reused_rule_never_quotes_another_countys_notice(app, form, sources):
     assert "测试县" in found.source and "elimination_publicity_days" in found.source
 
 
+def test_a_rule_reading_an_undeclared_column_is_a_loud_error(app, form):
+    def misspelt(case, county, as_of):
+        """Reads a key the ledger does not have."""
+        if case["publicty_start"] is None:
+            yield warning("never")
+
+    with pytest.raises(PluginError) as err:
+        run_rules([("pingjiang", misspelt)], [Case(make_case(form).record, form)], YUEYANG)
+    text = str(err.value)
+    assert "pingjiang" in text and "misspelt" in text and "publicty_start" in text
+    assert "publicity_start" in text  # did you mean
+    assert "extends: ledger" in text
+
+
 # --- information comparison -----------------------------------------------------------------------
 
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..forms.county import County
-from ..errors import Code, FanpinError, PluginError, Problem
+from ..errors import Code, FanpinError, PluginError, Problem, did_you_mean
 from ..privacy.masking import mask_id, scrub
 from ..forms.model import FormSpec
 from ..intake.records import Record
@@ -78,6 +78,15 @@ def fmt_date(day: dt.date | None) -> str:
 # --- cases and findings ---------------------------------------------------------------
 
 
+class UnknownColumn(LookupError):
+    """A rule asked for a column the case ledger does not declare (a misspelt key, or a
+    county column without its ``extends: ledger`` spec)."""
+
+    def __init__(self, key: str, known: list[str]):
+        super().__init__(key)
+        self.key, self.known = key, known
+
+
 class Case:
     """One household of the case ledger, as a rule sees it.
 
@@ -91,6 +100,8 @@ class Case:
         self.form = form
 
     def __getitem__(self, key: str) -> Any:
+        if key not in self.record.values and self.form is not None and self.form.field(key) is None:
+            raise UnknownColumn(key, [f.key for f in self.form.fields])
         value = self.record.values.get(key)
         return None if value in ("", (), []) else value
 
@@ -249,6 +260,10 @@ def run_rules(rules: Iterable[tuple[str, Callable]], cases: Iterable[Case], coun
                 found = list(fn(case, county, as_of) or ())
             except FanpinError:
                 raise
+            except UnknownColumn as exc:
+                raise PluginError(Problem(Code.RULE_UNKNOWN_COLUMN, {
+                    "plugin": plugin, "rule": rule_id(fn), "key": exc.key,
+                    "hint": did_you_mean(exc.key, exc.known)})) from None
             except Exception as exc:  # a broken plugin rule: name it, never leak the case
                 why = scrub(f"{type(exc).__name__}: {exc}", secrets, county.mask)
                 raise PluginError(Problem(Code.RULE_CRASHED, {"plugin": plugin, "rule": rule_id(fn),
