@@ -23,11 +23,13 @@ from .model import (
 )
 from .yamlpos import PosDict, PosList, load_yaml
 
-FORM_KEYS = {"form", "title", "annex", "version", "paper", "copies", "code_lists", "fields",
+FORM_KEYS = {"form", "title", "annex", "version", "paper", "copies", "include", "code_lists", "fields",
              "stages", "layout", "notes", "kind"}
 #: values of the optional top-level ``kind:`` key; "ledger" specs describe data only and are never printed
 FORM_KINDS = ("form", "ledger")
-EXTENSION_KEYS = {"extends", "code_lists", "fields", "layout", "notes"}
+EXTENSION_KEYS = {"extends", "include", "code_lists", "fields", "layout", "notes"}
+#: files a spec may include (``include: [shared/code_lists.yaml]``)
+MAX_INCLUDES = 8
 FIELD_KEYS = {"key", "label", "type", "required", "help", "aliases", "sensitive"}
 CODE_LIST_KEYS = {"title", "codes"}
 CODE_KEYS = {"no", "name", "text", "needs_reason", "aliases"}
@@ -127,6 +129,46 @@ class _Checker:
         return tuple(str(v) for v in value)
 
     # -- pieces ---------------------------------------------------------------
+
+    def all_code_lists(self, root: PosDict, spec_path: Path) -> dict[str, CodeList]:
+        """The spec's own ``code_lists`` and those of the files it ``include``s: code-list
+        files (only a ``code_lists:`` key) beside the spec or below its folder."""
+        out: dict[str, CodeList] = {}
+        defined_in: dict[str, str] = {}
+        raw = root.get("include")
+        if raw is not None:
+            names = self.listing(raw, root.value_pos.get("include"), "include") or PosList()
+            if len(names) > MAX_INCLUDES:
+                self.err(Code.SPEC_BAD_VALUE, root.value_pos.get("include"), what="include", value=len(names),
+                         why=f"最多包含 {MAX_INCLUDES} 个文件")
+                names = PosList()
+            folder = spec_path.parent.resolve()
+            for i, name in enumerate(names):
+                pos = names.item_pos[i]
+                target = (folder / str(name)).resolve() if isinstance(name, str) else None
+                if target is None or not target.is_relative_to(folder) or not target.is_file():
+                    self.err(Code.SPEC_INCLUDE_BAD, pos, name=name)
+                    continue
+                display = str(Path(self.file).parent / str(name))
+                outer, self.file = self.file, display
+                try:
+                    data = load_yaml(target, display)
+                    body = self.mapping(data, getattr(data, "pos", (1, 1)), "代码表文件")
+                    if body is not None:
+                        self.keys(body, {"code_lists"}, {"code_lists"}, "代码表文件")
+                        for list_id, cl in self.code_lists(body.get("code_lists", PosDict()),
+                                                           body.value_pos.get("code_lists")).items():
+                            out[list_id], defined_in[list_id] = cl, display
+                except SpecError as exc:
+                    self.problems.extend(exc.problems)
+                finally:
+                    self.file = outer
+        own = self.code_lists(root.get("code_lists", PosDict()), root.value_pos.get("code_lists"))
+        lists = root.get("code_lists")
+        for list_id in own.keys() & out.keys():
+            self.err(Code.SPEC_CODE_LIST_TWICE, lists.key_pos.get(list_id) if isinstance(lists, PosDict) else None,
+                     name=list_id, other=defined_in[list_id])
+        return {**out, **own}
 
     def code_lists(self, raw: Any, pos) -> dict[str, CodeList]:
         out: dict[str, CodeList] = {}
@@ -348,9 +390,9 @@ def load_spec(path: Path | str, types: dict[str, FieldType], *, display_name: st
     if root is None:
         raise SpecError(c.problems)
     if "extends" in root and "form" not in root:
-        return _load_extension(root, c, name, plugin)
+        return _load_extension(root, c, name, plugin, Path(path))
     c.keys(root, FORM_KEYS, {"form", "title", "version", "fields"}, "表单")
-    code_lists = c.code_lists(root.get("code_lists", PosDict()), root.value_pos.get("code_lists"))
+    code_lists = c.all_code_lists(root, Path(path))
     fields = c.fields(root.get("fields", PosList()), root.value_pos.get("fields", root.pos))
     field_map = {f.key: f for f, _ in fields}
     c.field_refs(fields, field_map, code_lists)
@@ -411,9 +453,9 @@ def _check_layout(c: _Checker, layout, field_map: dict[str, Field], stage_keys: 
                 c.err(Code.SPEC_UNDEFINED_FIELD, pos, name=block.value, hint=did_you_mean(block.value, tables))
 
 
-def _load_extension(root: PosDict, c: _Checker, name: str, plugin: str) -> FormExtension:
+def _load_extension(root: PosDict, c: _Checker, name: str, plugin: str, path: Path) -> FormExtension:
     c.keys(root, EXTENSION_KEYS, {"extends"}, "扩展")
-    code_lists = c.code_lists(root.get("code_lists", PosDict()), root.value_pos.get("code_lists"))
+    code_lists = c.all_code_lists(root, path)
     fields = c.fields(root.get("fields", PosList()), root.value_pos.get("fields", root.pos))
     layout = c.layout(root.get("layout", PosList()), root.value_pos.get("layout", root.pos))
     notes = c.notes(root.get("notes", PosList()), root.value_pos.get("notes", root.pos))
