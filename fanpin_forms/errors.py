@@ -54,6 +54,7 @@ class Code(str, Enum):
     SPEC_EXTENDS_UNKNOWN = "扩展的表单「{form}」不存在{hint}"
     SPEC_DUPLICATE_FORM = "表单编号「{form}」已由 {first} 定义，{second} 又定义了一次"
     SPEC_UNKNOWN_FORM = "没有编号为「{form}」的表单{hint}；已有表单：{known}"
+    SPEC_EXTENSION_VERSION = "扩展改变了打印内容（layout 或 notes），须写明自己的版本号 version（如 \"pj1\"），表单版本将成为「原版本+扩展版本」，以便二维码和扫描识别区分新旧版式"
     SPEC_INCLUDE_BAD = "include 的文件「{name}」不存在或不在表单定义所在的文件夹内（只能包含同一文件夹或其子文件夹中的代码表文件）"
     SPEC_CODE_LIST_TWICE = "代码表「{name}」已在 {other} 中定义，这里又定义了一次"
     SPEC_FILE_MISSING = "找不到表单定义文件：{path}"

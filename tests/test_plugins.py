@@ -18,6 +18,7 @@ from .plugin_kit import install_plugin, run_fanpin
 
 PLUGIN_SPEC = """\
 extends: annex2
+version: bank1
 fields:
   - key: bank_account
     label: 一卡通账号

@@ -81,3 +81,49 @@ def test_a_list_defined_twice_is_an_error(tmp_path, types):
     with pytest.raises(SpecError) as err:
         load_spec(write(tmp_path, spec=spec), types)
     assert any(p.code is Code.SPEC_CODE_LIST_TWICE for p in err.value.problems)
+
+
+EXT = """extends: annex2
+{version}{place}fields:
+  - key: helper
+    label: 帮扶责任人
+    type: text
+layout:
+  - text: "帮扶责任人：{{helper:8}}"
+"""
+
+
+def _extended(tmp_path, types, version="version: pj1\n", place=""):
+    from fanpin_forms.forms.spec import apply_extension
+
+    path = tmp_path / "ext.yaml"
+    path.write_text(EXT.format(version=version, place=place), encoding="utf-8")
+    base = load_spec(ROOT / "form_specs" / "annex2.yaml", types)
+    return base, apply_extension(base, load_spec(path, types), types)
+
+
+def test_an_extension_that_prints_has_its_own_version(tmp_path, types):
+    base, form = _extended(tmp_path, types)
+    assert form.version == f"{base.version}+pj1" != base.version
+
+
+def test_an_extension_that_prints_without_a_version_is_an_error(tmp_path, types):
+    with pytest.raises(SpecError) as err:
+        _extended(tmp_path, types, version="")
+    assert [p.code for p in err.value.problems] == [Code.SPEC_EXTENSION_VERSION]
+
+
+@pytest.mark.parametrize("place, before_tables", [("", True), ("place: header\n", True),
+                                                  ("place: after_stages\n", False)])
+def test_an_extension_places_its_lines(tmp_path, types, place, before_tables):
+    _base, form = _extended(tmp_path, types, place=place)
+    kinds = [b.kind for b in form.layout]
+    mine = next(i for i, b in enumerate(form.layout) if "helper" in str(b))
+    tables = [i for i, k in enumerate(kinds) if k in ("stages", "signature")]
+    assert (mine < tables[0]) if before_tables else (mine > tables[-1])
+
+
+def test_a_misspelt_place_is_an_error_with_a_hint(tmp_path, types):
+    with pytest.raises(SpecError) as err:
+        _extended(tmp_path, types, place="place: after_stage\n")
+    assert "after_stages" in str(err.value)

@@ -27,7 +27,9 @@ FORM_KEYS = {"form", "title", "annex", "version", "paper", "copies", "include", 
              "stages", "layout", "notes", "kind"}
 #: values of the optional top-level ``kind:`` key; "ledger" specs describe data only and are never printed
 FORM_KINDS = ("form", "ledger")
-EXTENSION_KEYS = {"extends", "include", "code_lists", "fields", "layout", "notes"}
+EXTENSION_KEYS = {"extends", "version", "place", "include", "code_lists", "fields", "layout", "notes"}
+#: where an extension's printed lines go: above the stage table (the header area) or below it
+PLACES = ("header", "after_stages")
 #: files a spec may include (``include: [shared/code_lists.yaml]``)
 MAX_INCLUDES = 8
 FIELD_KEYS = {"key", "label", "type", "required", "help", "aliases", "sensitive"}
@@ -54,6 +56,9 @@ class FormExtension:
     notes: tuple[Any, ...] = ()
     source: str = ""
     plugin: str = ""
+    #: the extension's own layout version, appended to the base form's (``2022.1+pj1``)
+    version: str = ""
+    place: str = "header"
     pos: tuple[int, int] = (1, 1)
     positions: tuple = ()  # (fields, layout) with YAML positions, to check against the base form
 
@@ -459,9 +464,17 @@ def _load_extension(root: PosDict, c: _Checker, name: str, plugin: str, path: Pa
     fields = c.fields(root.get("fields", PosList()), root.value_pos.get("fields", root.pos))
     layout = c.layout(root.get("layout", PosList()), root.value_pos.get("layout", root.pos))
     notes = c.notes(root.get("notes", PosList()), root.value_pos.get("notes", root.pos))
+    version = c.text(root, "version", "version")
+    if (layout or notes) and not version:
+        c.err(Code.SPEC_EXTENSION_VERSION, root.pos)
+    place = c.text(root, "place", "place", "header")
+    if place not in PLACES:
+        c.err(Code.SPEC_BAD_VALUE, root.value_pos.get("place", root.pos), what="place", value=place,
+              why="应为 " + " 或 ".join(PLACES) + did_you_mean(place, PLACES))
     if c.problems:
         raise SpecError(c.problems)
     ext = FormExtension(extends=c.text(root, "extends", "extends"), fields=tuple(f for f, _ in fields),
+                        version=version, place=place,
                         code_lists=code_lists, layout=tuple(b for b, _ in layout), notes=tuple(n for n, _ in notes),
                         source=name, plugin=plugin, pos=root.value_pos["extends"], positions=(fields, layout))
     return ext
@@ -470,7 +483,10 @@ def _load_extension(root: PosDict, c: _Checker, name: str, plugin: str, path: Pa
 def apply_extension(base: FormSpec, ext: FormExtension, types: dict[str, FieldType]) -> FormSpec:
     """Add an extension's fields, code lists, blocks and notes to a form.
 
-    New printed blocks go just before the first stage table (the header area).
+    New printed blocks go just before the first stage table (``place: header``, the
+    default) or right after the last one (``place: after_stages``); an extension that
+    prints something gives the form a new version (``base+ext``), so its QR codes and
+    read-back reference pages are told apart from the base form's.
     Raises SpecError (at the extension's file and lines) for clashes or bad references."""
     c = _Checker(ext.source, types)
     fields_pos, layout_pos = ext.positions
@@ -485,7 +501,12 @@ def apply_extension(base: FormSpec, ext: FormExtension, types: dict[str, FieldTy
     if c.problems:
         raise SpecError(c.problems)
     layout = list(base.layout)
-    at = next((i for i, b in enumerate(layout) if b.kind in ("stages", "signature")), len(layout))
+    tables = [i for i, b in enumerate(layout) if b.kind in ("stages", "signature")]
+    if ext.place == "after_stages":
+        at = tables[-1] + 1 if tables else len(layout)
+    else:
+        at = tables[0] if tables else len(layout)
     layout[at:at] = ext.layout
+    version = f"{base.version}+{ext.version}" if ext.version else base.version
     return replace(base, fields=base.fields + ext.fields, code_lists=code_lists, layout=tuple(layout),
-                   notes=base.notes + ext.notes)
+                   notes=base.notes + ext.notes, version=version)
