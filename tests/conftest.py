@@ -16,20 +16,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = Path(__file__).resolve().parent / "data" / "seed_notice_yueyang_2022.txt"  # copy of the notice
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _secret_file(tmp_path_factory):
-    """One installation key for the test session, never the user's own: set before any
-    module-scoped fixture prints a form, and again for each test (after the clean-up below)."""
-    path = tmp_path_factory.mktemp("secret") / "secret"
-    before = os.environ.get("FANPIN_FORMS_SECRET_FILE")
-    os.environ["FANPIN_FORMS_SECRET_FILE"] = str(path)
-    yield path
-    if before is None:
-        os.environ.pop("FANPIN_FORMS_SECRET_FILE", None)
-    else:
-        os.environ["FANPIN_FORMS_SECRET_FILE"] = before
-
-
 #: the PostgreSQL server ``scripts/test-services.sh`` starts (read before the clean-up below)
 PG_URL_ENV = "FANPIN_FORMS_TEST_PG_URL"
 PG_URL = os.environ.get(PG_URL_ENV)
@@ -38,13 +24,13 @@ PG_REQUIRED = os.environ.get("FANPIN_FORMS_REQUIRE_PG") == "1"
 
 
 @pytest.fixture(autouse=True)
-def _no_env_leaks(monkeypatch, _secret_file, tmp_path_factory):
+def _no_env_leaks(monkeypatch, fanpin_home):
+    """Nothing of the environment's FANPIN_FORMS_* reaches a test; the shipped pytest
+    plugin (fanpin_forms.testing.pytest_plugin) has already given it a session key and
+    its own FANPIN_FORMS_HOME, so the default ledger is never the user's."""
     for name in list(os.environ):
-        if name.startswith("FANPIN_FORMS_"):
+        if name.startswith("FANPIN_FORMS_") and name not in ("FANPIN_FORMS_HOME", "FANPIN_FORMS_SECRET_FILE"):
             monkeypatch.delenv(name)
-    monkeypatch.setenv("FANPIN_FORMS_SECRET_FILE", str(_secret_file))
-    # every test has its own data folder, so the default ledger is never the user's
-    monkeypatch.setenv("FANPIN_FORMS_HOME", str(tmp_path_factory.mktemp("home")))
 
 
 @pytest.fixture(scope="session")
