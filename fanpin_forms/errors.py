@@ -311,6 +311,11 @@ class Code(str, Enum):
         """Fill the template; missing keys render as ``?`` instead of failing."""
         return string.Formatter().vformat(self.value, (), _Tolerant(context))
 
+    # --- the plugin author's kit: fanpin plugin new (KIT_*) ---
+    KIT_BAD_CODE = "插件编号「{value}」无效：须以小写英文字母开头，只含小写字母、数字和下划线（2–31 个字符），如 pingjiang"
+    KIT_BAD_NAME = "县名「{name}」无效：应为中文县（市、区、旗）名，如 平江县"
+    KIT_OUT_EXISTS = "输出文件夹「{path}」已存在且不是空的：请换一个文件夹，已有的文件不会被覆盖"
+
 
 #: what an operating-system error means, in the clerk's words (``os_error_text``)
 OS_ERRORS: dict[int, str] = {

@@ -21,7 +21,7 @@ import click
 from .. import __version__
 from ..app import ENV_COUNTY, App
 from ..errors import Code, FanpinError
-from . import cases, forms, ledger, readback, render
+from . import cases, forms, ledger, plugin, readback, render
 from .base import COUNTY_HELP, FanpinCommand, FanpinGroup, echo_problems, format_problems, pass_app
 
 
@@ -45,7 +45,7 @@ def _make_app() -> App:
         raise click.ClickException(format_problems(exc.problems)) from None
 
 
-for _module in (forms, render, cases, readback, ledger):
+for _module in (forms, render, cases, readback, ledger, plugin):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 
