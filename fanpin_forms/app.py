@@ -46,7 +46,8 @@ class App:
         items: list[tuple[str, object]] = []
 
         def for_plugin(plugin: str):
-            def register(item: object) -> None:
+            def register(*args: object) -> None:
+                item = args[0] if len(args) == 1 else args
                 why = check(item) if check else None
                 if why:
                     raise PluginError(Problem(Code.PLUGIN_BAD_REGISTRATION, {"plugin": plugin, "what": what, "why": why}))
@@ -135,6 +136,22 @@ class App:
         return [(plugin, fn) for plugin, fn in self._collect(
             "register_rules", "规则", check=lambda f: None if callable(f) else "应为函数")]
 
+    @cached_property
+    def templates(self) -> dict[str, Path]:
+        """form id → the DOCX template the chosen county's plugin ships for it."""
+        self.county  # noqa: B018  (the other counties' plugins are switched off first)
+        out: dict[str, Path] = {}
+        for plugin, (form_id, path) in self._collect(
+                "register_templates", "模板",
+                check=lambda item: None if isinstance(item, tuple) and len(item) == 2 and Path(item[1]).is_file()
+                else "应为 register(表单编号, 模板文件路径)，且文件存在"):
+            if form_id in out:
+                raise PluginError(Problem(Code.PLUGIN_BAD_REGISTRATION, {
+                    "plugin": plugin, "what": "模板", "why": f"表单「{form_id}」的模板已注册过"}))
+            self.form(form_id)
+            out[form_id] = Path(path)
+        return out
+
     def load_and_check(self, form: FormSpec, data: Path, *, sheet: str | None = None) -> LoadResult:
         """:func:`~fanpin_forms.intake.load.load_and_check` with this installation's county,
         field types and record checks."""
@@ -169,10 +186,16 @@ class App:
 
             setup = self.__dict__["_read_setup"] = ReadSetup(
                 county=self.county, field_types=self.field_types, forms=self.forms,
-                printer=Printer(compile=compile_for, context=record_context, to_pdf=merged_pdf),
+                printer=Printer(compile=functools.partial(_compile_with, self.templates, compile_for),
+                                context=record_context, to_pdf=merged_pdf),
                 load_records=self.load_and_check,
                 rebuild=functools.partial(read_setup_for, getattr(self.county, "code", None)))
         return setup
+
+
+def _compile_with(templates: dict[str, Path], compile_for: Callable, form: FormSpec, template=None):
+    """``compile_for`` with the county's own template when none is given."""
+    return compile_for(form, template if template is not None else templates.get(form.id))
 
 
 def read_setup_for(county: str | None):

@@ -37,6 +37,12 @@ def register_checks(register):
 
 
 @hookspec
+def register_templates(register):
+    """Call ``register(form_id, path)`` for each DOCX template the county ships: fill and
+    blank print with it (``templates check`` runs on it first), read-back compares scans with it."""
+
+
+@hookspec
 def register_commands(cli):
     """Add commands to ``cli``, the root ``click.Group`` (called in ``main()``)."""
 

@@ -33,10 +33,12 @@ def printable_form(app: App, form_id: str):
 
 
 def _compiled(app: App, form, template: Path | None, year: int):
-    """The bundled template, or a county's own after ``templates check`` passes on it."""
+    """The bundled template, or a county's own (``--template``, else the county plugin's)
+    after ``templates check`` passes on it."""
     from ..render.check import check_template
     from ..render.fill import compile_for
 
+    template = template if template is not None else app.templates.get(form.id)
     compiled = compile_for(form, template)
     if template is not None:
         checked = check_template(form, compiled, app.county, year=year, types=app.field_types, label=template.name)

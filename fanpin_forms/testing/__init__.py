@@ -86,7 +86,8 @@ def run_rule(app, rule, cases, as_of=None, *, plugin: str = "test") -> list:
 
 def render_pdf(app, form_id: str, out: Path | str, rows: Iterable[dict] | None = None, *, year: int | None = None,
                blanks: int = 1) -> Path:
-    """Print form ``form_id`` to ONE PDF at ``out`` as ``fanpin fill --merge`` does:
+    """Print form ``form_id`` (with the county's own template if it ships one) to ONE PDF
+    at ``out`` as ``fanpin fill --merge`` does:
     one page per household row (clerk's headers, e.g. from :func:`households`), or
     ``blanks`` blank forms when ``rows`` is None. ``year`` defaults to the county's
     latest published baseline."""
@@ -105,7 +106,7 @@ def render_pdf(app, form_id: str, out: Path | str, rows: Iterable[dict] | None =
             records = app.load_and_check(form, data).records
         contexts = [record_context(form, r, app.county, year, record_ident(r, i + 1), types=app.field_types)
                     for i, r in enumerate(records)]
-    return merged_pdf(compile_for(form, None), contexts, Path(out), label=form_id)
+    return merged_pdf(compile_for(form, app.templates.get(form_id)), contexts, Path(out), label=form_id)
 
 
 def render_png(pdf: Path | str, out_dir: Path | str, *, dpi: int = 150) -> list[Path]:
