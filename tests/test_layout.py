@@ -19,7 +19,7 @@ LOW = ("forms", "privacy", "util", "office", "pagemark")
 #: what low layers must not import
 PIPELINES_AND_UP = ("intake", "render", "readback", "cases", "ledger", "cli", "app")
 #: the only importers of the application object (the composition root and its callers)
-MAY_IMPORT_APP = ("cli", "app", "plugins", "default_plugins")
+MAY_IMPORT_APP = ("cli", "app", "plugins", "default_plugins", "testing")
 
 def _module_name(path: Path) -> str:
     rel = path.relative_to(PKG).with_suffix("")
