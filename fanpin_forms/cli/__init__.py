@@ -35,6 +35,7 @@ def cli(ctx: click.Context, county: str | None) -> None:
     """防止返贫动态监测和帮扶表单工具：校验农户信息表、批量填表、读取回收的签字扫描件、检查监测对象台账。"""
     if ctx.obj is None:
         ctx.obj = _make_app()
+    ctx.obj.ledger_location = lambda: ctx.meta.get(ledger.DB_META)
     if county:
         ctx.obj.choose_county(county)
 
