@@ -216,7 +216,9 @@ def history_cmd(app: App, case: str) -> None:
         ledger.close()
     name = household.household_no or case
     click.echo(f"户编号 {name}（户主 {household.head_name}）的改动记录 {len(rows)} 条：")
-    lines = [[r.at.astimezone().strftime("%Y-%m-%d %H:%M:%S") if r.at.tzinfo else r.at.strftime("%Y-%m-%d %H:%M:%S"),
+    from ..ledger.status import local_time
+
+    lines = [[f"{local_time(r.at):%Y-%m-%d %H:%M:%S}",
               r.actor, r.source, r.what, f"{r.old or '（空）'} → {r.new or '（空）'}"] for r in rows]
     for line in table(["时间", "操作人", "来源", "项目", "原值 → 新值"], lines):
         click.echo(line)

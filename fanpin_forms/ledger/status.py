@@ -189,10 +189,15 @@ def day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min).astimezone().astimezone(dt.timezone.utc)
 
 
-def _local_day(at: dt.datetime) -> dt.date:
+def local_time(at: dt.datetime) -> dt.datetime:
+    """A stored time (UTC; SQLite gives it back without a zone) in the local zone."""
     if at.tzinfo is None:
         at = at.replace(tzinfo=dt.timezone.utc)
-    return at.astimezone().date()
+    return at.astimezone()
+
+
+def _local_day(at: dt.datetime) -> dt.date:
+    return local_time(at).date()
 
 
 def unreturned(ledger: Ledger, as_of: dt.date, min_days: int, *, township: str | None = None,
