@@ -28,13 +28,16 @@ ENV_COUNTY = ENV_PREFIX + "COUNTY"
 
 class App:
     def __init__(self, county: str | None = None, *, extra_plugins: tuple[object, ...] = (),
-                 entry_points: bool = True):
+                 entry_points: bool = True, db: str | None = None):
         self.pm, self.plugin_infos = build_plugin_manager(extra_plugins, entry_points=entry_points)
         self._county_choice = county or os.environ.get(ENV_COUNTY) or None
+        #: where the ledger is (``--db``; None: the environment or the default file), asked on first use
+        self.ledger_location: Callable[[], str | None] = lambda: db
 
     def choose_county(self, county: str) -> None:
         """Choose the county (before anything county-dependent has been computed)."""
-        if "county" in self.__dict__ and self.county.code != county and self.county.name != county:
+        chosen = self.__dict__.get("plugin_county")
+        if chosen is not None and chosen.code != county and chosen.name != county:
             raise RuntimeError("county already chosen")
         self._county_choice = county
 
@@ -84,7 +87,29 @@ class App:
 
     @cached_property
     def county(self) -> County:
-        """The chosen county. Plugins of the other counties are switched off."""
+        """The chosen county with the policy values its office set in the ledger (``fanpin policy
+        set``) in place of the plugin's, when a ledger exists: the one place they are looked up."""
+        county = self.plugin_county
+        from .ledger.db import existing_ledger
+
+        ledger = existing_ledger(self.ledger_location())
+        if ledger is None:
+            return county
+        from .ledger.policy import baseline_overrides, with_overrides
+
+        try:
+            return with_overrides(county, baseline_overrides(ledger))
+        finally:
+            ledger.close()
+
+    @cached_property
+    def county_plugin(self) -> str:
+        """The name of the plugin that registered the chosen county."""
+        return self.counties[self.plugin_county.code][0]
+
+    @cached_property
+    def plugin_county(self) -> County:
+        """The chosen county as its plugin registered it. Plugins of the other counties are switched off."""
         counties = self.counties
         known = "、".join(f"{code}（{c.name}）" for code, (_, c) in sorted(counties.items())) or "无"
         choice = self._county_choice

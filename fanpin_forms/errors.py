@@ -70,7 +70,8 @@ class Code(str, Enum):
     COUNTY_VALUE_MISSING = "县级插件的 County「{county}」没有给出这些政策值：{values}。每个值都须在插件中写明（核心不带任何县的默认值）"
     RULE_UNKNOWN_COLUMN = "插件「{plugin}」的规则 {rule} 读取的列「{key}」不在监测对象台账中（县里新增的列须在插件中注册一个 extends: ledger 的表单扩展）{hint}"
     RULE_NO_SOURCE = "{county}的县级插件未给出此项规定的原文出处（County.sources 中没有 {keys}）"
-    POLICY_NO_BASELINE = "{county}的政策表中没有 {year} 年的监测收入基准线（已有年份：{known}）；可用 --year 指定已有的年份，或在县级插件中补充该年的基准线"
+    POLICY_NO_BASELINE = ("{county}的政策表中没有 {year} 年的监测收入基准线（已有年份：{known}）；可用 --year 指定已有的年份，"
+                          "或由县乡村振兴局按文件录入该年的基准线：fanpin policy set baseline {year} 金额 --source \"文号\"")
 
     # --- data files (DATA_*) -------------------------------------------------
     DATA_FILE_MISSING = "找不到数据文件：{path}"
@@ -306,6 +307,15 @@ class Code(str, Enum):
     LEDGER_UNSUPPORTED_FILE = "不支持的台账文件格式「{suffix}」：请用 .xlsx、.xls、.ods 或 .csv"
     LEDGER_SHEET_UNREADABLE = "无法读取表格：{why}"
     LEDGER_NO_CASE_ID = "缺少户编号和身份证号码，无法确定是哪一户"
+
+    # --- ledger status, history, policy values, monthly report --------------------------
+    LEDGER_CASE_UNKNOWN = "台账中没有户编号或案件编号为「{case}」的户{hint}"
+    POLICY_UNKNOWN_NAME = "没有名为「{name}」的政策值{hint}；可设置的有：{known}"
+    POLICY_BAD_VALUE = "政策值「{label}」的值「{value}」无效：{why}"
+    POLICY_BAD_YEAR = "年份「{year}」无效：应为 {min} 至 {max} 之间的年份"
+    REPORT_BAD_MONTH = "月份「{month}」无效：请写成 2022-06 这样的年月"
+    REPORT_BAD_SUFFIX = "月报只能输出为 .xlsx 或 .docx 文件，「{name}」的后缀不支持"
+    REPORT_LEAK = "月报中出现了个人隐私信息（{where}：{kind}），已停止输出；请检查县级插件的重点对象分组"
 
     def format(self, **context: object) -> str:  # type: ignore[override]
         """Fill the template; missing keys render as ``?`` instead of failing."""

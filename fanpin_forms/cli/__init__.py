@@ -4,7 +4,9 @@
 * ``render.py`` — templates build/check, fill, blank (paper out)
 * ``cases.py``  — check, notice (case rules, public notices)
 * ``readback.py`` — parse, review apply (signed scans back into records)
-* ``ledger.py`` — db upgrade, ledger import/export (the case ledger)
+* ``ledger.py`` — db upgrade, ledger import/export/status/history (the case ledger)
+* ``policy.py`` — policy set/show (policy values kept in the ledger)
+* ``report.py`` — report monthly (the township's monthly report)
 * ``base.py``   — the error boundary and ``pass_app`` every command uses
 
 One :class:`~fanpin_forms.app.App` lives in ``ctx.obj``. User-facing text is Chinese.
@@ -21,7 +23,7 @@ import click
 from .. import __version__
 from ..app import ENV_COUNTY, App
 from ..errors import Code, FanpinError
-from . import cases, forms, ledger, plugin, readback, render
+from . import cases, forms, ledger, plugin, policy, readback, render, report
 from .base import COUNTY_HELP, FanpinCommand, FanpinGroup, echo_problems, format_problems, pass_app
 
 
@@ -34,6 +36,7 @@ def cli(ctx: click.Context, county: str | None) -> None:
     """防止返贫动态监测和帮扶表单工具：校验农户信息表、批量填表、读取回收的签字扫描件、检查监测对象台账。"""
     if ctx.obj is None:
         ctx.obj = _make_app()
+    ctx.obj.ledger_location = lambda: ctx.meta.get(ledger.DB_META)
     if county:
         ctx.obj.choose_county(county)
 
@@ -45,7 +48,7 @@ def _make_app() -> App:
         raise click.ClickException(format_problems(exc.problems)) from None
 
 
-for _module in (forms, render, cases, readback, ledger, plugin):
+for _module in (forms, render, cases, readback, ledger, policy, report, plugin):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

@@ -51,6 +51,26 @@ class _Chinese:
         return self.short_help or short_help(self.help)
 
 
+class DateParam(click.ParamType):
+    """A date as clerks write it: 2022-06-01, 2022/6/1, 2022年6月1日."""
+
+    name = "日期"
+
+    def convert(self, value, param, ctx):
+        import datetime as dt
+
+        from ..forms.fieldtypes import Invalid, parse_date
+
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return parse_date(value)
+        except Invalid as exc:
+            self.fail(exc.code.format(**exc.context), param, ctx)
+
+
+DATE = DateParam()
+
 COUNTY_HELP = f"县级插件编号或县名（安装了多个县级插件时必选；也可设环境变量 {ENV_COUNTY}）"
 
 

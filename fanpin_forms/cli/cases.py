@@ -14,29 +14,13 @@ from pathlib import Path
 import click
 
 from ..app import App
-from .base import FanpinCommand, echo_problems, pass_app
+from .base import DATE, FanpinCommand, echo_problems, pass_app
 from .ledger import db_option
 from ..errors import Code, DataError, FanpinError
-from ..forms.fieldtypes import Invalid, parse_date
 from ..intake.records import LoadResult
 from ..cases.rules import RuleFinding, cases_from, fmt_date, group_findings, run_rules, summary
 
 
-class DateParam(click.ParamType):
-    """A date as clerks write it: 2022-06-01, 2022/6/1, 2022年6月1日."""
-
-    name = "日期"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, dt.date):
-            return value
-        try:
-            return parse_date(value)
-        except Invalid as exc:
-            self.fail(exc.code.format(**exc.context), param, ctx)
-
-
-DATE = DateParam()
 SEVERITY = {"error": "错误", "warning": "提示"}
 
 

@@ -7,13 +7,15 @@ folder (``$FANPIN_FORMS_HOME``).
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import click
 
 from ..app import App
 from ..ledger.db import URL_ENV, Ledger, head_revision
-from .base import FanpinGroup, echo_problems, pass_app
+from ..ledger.status import UNRETURNED_DAYS
+from .base import DATE, FanpinGroup, echo_problems, pass_app
 
 DB_META = "fanpin_forms.db"
 DB_HELP = f"台账数据库：文件路径，或 postgresql+psycopg://… 地址（也可设环境变量 {URL_ENV}；默认在 FANPIN_FORMS_HOME 下）"
@@ -59,7 +61,7 @@ def db_upgrade() -> None:
 
 @click.group("ledger", cls=FanpinGroup)
 def ledger_group() -> None:
-    """防返贫监测对象台账：导入、导出。"""
+    """防返贫监测对象台账：导入、导出、各环节进度、改动记录。"""
 
 
 @ledger_group.command("import")
@@ -113,6 +115,100 @@ def export_cmd(app: App, out: Path, township: str | None, village: str | None, f
     finally:
         ledger.close()
     click.echo(f"已导出 {count} 户到 {out}")
+
+
+
+
+def table(headers: list[str], rows: list[list[str]], indent: str = "  ") -> list[str]:
+    """Lines of a plain-text table whose columns line up in a terminal (CJK counts double)."""
+    from .i18n import display_width
+
+    widths = [max([display_width(h), *(display_width(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    pad = lambda text, w: text + " " * (w - display_width(text))  # noqa: E731
+    return [indent + "  ".join(pad(c, w) for c, w in zip(line, widths)).rstrip() for line in [headers, *rows]]
+
+
+def _where(c) -> str:
+    return f"{c.township}{c.village}"
+
+
+@ledger_group.command("status")
+@click.option("--township", help="只看这个乡镇")
+@click.option("--village", help="只看这个村")
+@click.option("--as-of", "as_of", type=DATE, help="按哪一天判断所处环节和是否超期（默认今天）")
+@click.option("--unreturned-days", type=click.IntRange(0, 3650), default=UNRETURNED_DAYS, show_default=True,
+              help="打印后超过这么多天仍未收回扫描件的表单列出来")
+@click.option("--limit", type=click.IntRange(0, None), default=20, show_default=True,
+              help="每个环节最多列出多少户（超期的户全部列出；0：只看各环节户数）")
+@db_option
+@pass_app
+def status_cmd(app: App, township: str | None, village: str | None, as_of: dt.date | None, unreturned_days: int,
+               limit: int) -> None:
+    """按环节列出监测对象（待入户核实、公示中、待乡镇审核、待县级审定、已认定、帮扶中、风险已消除）：
+    超期的户排在最前并写明超期天数；再列出打印后长期未收回的表单。身份证号码已脱敏。"""
+    from ..cases.rules import fmt_date
+    from ..ledger.status import STAGES, status
+
+    as_of = as_of or dt.date.today()
+    ledger = open_ledger()
+    try:
+        st = status(app.ledger_setup(), ledger, as_of, township=township, village=village,
+                    unreturned_days=unreturned_days, keep=limit)
+    finally:
+        ledger.close()
+    scope = "".join(x for x in (township, village) if x) or app.county.name
+    click.echo(f"{scope} 监测对象 {st.total} 户，截至 {fmt_date(as_of)}：")
+    click.echo("  " + "，".join(f"{s} {st.counts[s]} 户" for s in STAGES))
+    if st.overdue:
+        click.echo(f"\n超期 {len(st.overdue)} 户（超期天数多的在前）：")
+        rows = [[c.label, c.head_name, c.id_masked, _where(c), c.stage, c.overdue.what, fmt_date(c.overdue.last_day),
+                 f"{c.overdue.days} 天"] for c in st.overdue]
+        for line in table(["户编号", "户主", "身份证号码", "乡镇村", "环节", "超期事项", "应完成日期", "超期"], rows):
+            click.echo(line)
+    else:
+        click.echo("\n没有超期的户。")
+    for stage in STAGES:
+        cases = st.by_stage[stage]
+        if not cases:
+            continue
+        rest = st.counts[stage] - len(cases) - sum(c.stage == stage for c in st.overdue)
+        click.echo(f"\n{stage}（未超期 {len(cases) + rest} 户）：")
+        for line in table(["户编号", "户主", "身份证号码", "乡镇村"], [[c.label, c.head_name, c.id_masked, _where(c)]
+                                                                   for c in cases]):
+            click.echo(line)
+        if rest:
+            click.echo(f"  ……另有 {rest} 户（用 --limit 列出更多）")
+    if st.unreturned:
+        click.echo(f"\n打印后超过 {unreturned_days} 天仍未收回的表单 {len(st.unreturned)} 份：")
+        rows = [[u.household_no, u.head_name, f"{u.township}{u.village}", u.form, fmt_date(u.printed), f"{u.days} 天"]
+                for u in st.unreturned]
+        for line in table(["户编号", "户主", "乡镇村", "表单", "打印日期", "已过"], rows):
+            click.echo(line)
+    else:
+        click.echo(f"\n没有打印后超过 {unreturned_days} 天仍未收回的表单。")
+
+
+@ledger_group.command("history")
+@click.argument("case", metavar="户编号或案件编号")
+@db_option
+@pass_app
+def history_cmd(app: App, case: str) -> None:
+    """列出一户的全部改动记录：谁、何时、改了什么、原值 → 新值（敏感信息已脱敏）。"""
+    from ..ledger.history import history
+
+    ledger = open_ledger()
+    try:
+        household, rows = history(app.ledger_setup(), ledger, case)
+    finally:
+        ledger.close()
+    name = household.household_no or case
+    click.echo(f"户编号 {name}（户主 {household.head_name}）的改动记录 {len(rows)} 条：")
+    from ..ledger.status import local_time
+
+    lines = [[f"{local_time(r.at):%Y-%m-%d %H:%M:%S}",
+              r.actor, r.source, r.what, f"{r.old or '（空）'} → {r.new or '（空）'}"] for r in rows]
+    for line in table(["时间", "操作人", "来源", "项目", "原值 → 新值"], lines):
+        click.echo(line)
 
 
 COMMANDS = (db_group, ledger_group)

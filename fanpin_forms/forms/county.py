@@ -7,10 +7,11 @@ lists each with its meaning and unit), never another county's default.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
+from typing import Any
 
 from ..errors import Code, FanpinError
 from ..privacy.leakguard import DEFAULT_HEALTH_TERMS
@@ -68,6 +69,10 @@ class County:
     #: words that mean health details, refused in every value of a public notice (二、5);
     #: a county extends the list with ``(*DEFAULT_HEALTH_TERMS, "…")``
     health_terms: tuple[str, ...] = DEFAULT_HEALTH_TERMS
+    #: the county's focus groups (重点对象) the monthly report groups by: (name, test) pairs, the
+    #: test taking a case's values (key -> parsed value) and returning True for a member; empty:
+    #: the report groups by 监测对象类型 and 风险类型
+    focus_groups: tuple[tuple[str, Callable[[Mapping[str, Any]], bool]], ...] = ()
 
     def __post_init__(self) -> None:
         missing = [name for name in POLICY_VALUES if getattr(self, name) is REQUIRED]
@@ -79,6 +84,7 @@ class County:
         object.__setattr__(self, "comparison_exempt", tuple(self.comparison_exempt))
         object.__setattr__(self, "aid_first_causes", tuple(self.aid_first_causes))
         object.__setattr__(self, "health_terms", tuple(self.health_terms))
+        object.__setattr__(self, "focus_groups", tuple((str(n), t) for n, t in self.focus_groups))
 
     def baseline(self, year: int) -> Decimal:
         """The income baseline for ``year``; raises if the county has not published one."""

@@ -9,4 +9,8 @@
 * ``export``   — the re-importable layout and the national system's columns
 * ``records``  — the ledger's cases as intake Records for ``check`` and ``notice``
 * ``values``, ``audit`` — stored/masked values; actor, operations, the append-only guard
+* ``status``   — each case's stage and lateness from its dates and the County's limits; forms not returned
+* ``history``  — one household's audit rows, masked
+* ``policy``   — policy values set by the county office (baselines) that override the plugin's
+* ``report``   — the monthly township report (.xlsx/.docx), leak-guarded
 """

@@ -270,5 +270,17 @@ class Ledger:
         self.engine.dispose()
 
 
-__all__ = ["FILE_NAME", "Ledger", "LedgerError", "URL_ENV", "resolve_url", "shown", "head_revision",
+def existing_ledger(db: str | None = None) -> Ledger | None:
+    """The ledger at ``db`` (or the environment's, or the default file) if there is one: a server
+    URL always, a SQLite file only when it exists (nothing is created). None otherwise."""
+    url = resolve_url(db)
+    path = _sqlite_path(url)
+    if path is not None and not path.is_file():
+        return None
+    if path is None and make_url(url).get_backend_name() == "sqlite":
+        return None  # memory or a sqlite URI: nothing to look up
+    return Ledger.open(url)
+
+
+__all__ = ["FILE_NAME", "existing_ledger", "Ledger", "LedgerError", "URL_ENV", "resolve_url", "shown", "head_revision",
            "Location"]
