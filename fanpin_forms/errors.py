@@ -277,6 +277,28 @@ class Code(str, Enum):
     SPEC_YAML_TAG = "表单定义中不允许使用 YAML 标签「{tag}」：只能写普通的文字、数字、列表和映射"
     SPEC_YAML_DEPTH = "嵌套超过 {max} 层：表单定义不需要这么深的嵌套"
 
+    # --- the web service and its API: fanpin_forms/service/ (SVC_*) -----------------
+    SVC_LOGIN_FAILED = "用户名或密码不对"
+    SVC_LOGIN_THROTTLED = "登录失败次数太多，请 {minutes} 分钟后再试"
+    SVC_LOGIN_REQUIRED = "请先登录"
+    SVC_CSRF = "页面已过期或来源不明（防跨站请求校验未通过），请刷新页面后重试"
+    SVC_FORBIDDEN = "您没有权限进行这项操作"
+    SVC_NOT_FOUND = "找不到这个页面或记录（可能不存在，或不在您的辖区内）"
+    SVC_TOKEN_INVALID = "接口令牌无效或已吊销"
+    SVC_UPLOAD_TOO_LARGE = "上传的文件太大（超过 {max}），请把数据分成几个文件"
+    SVC_UPLOAD_TYPE = "「{name}」不是电子表格：只能上传 .xlsx 或 .csv 文件"
+    SVC_UPLOAD_EMPTY = "没有选择文件，或文件是空的"
+    SVC_OUT_OF_AREA = "这一户属于{township}{village}，不在您的辖区（{area}）内"
+    SVC_BAD_ROLE = "未知的角色「{role}」；可用角色：{known}"
+    SVC_ROLE_AREA = "角色「{role}」需要{needs}"
+    SVC_USER_EXISTS = "用户「{name}」已存在"
+    SVC_PASSWORD_SHORT = "密码至少要 {min} 个字符"
+    SVC_PASSWORD_MISMATCH = "两次输入的密码不一致"
+    SVC_JOB_FAILED = "任务失败：{why}"
+    SVC_JOB_INTERRUPTED = "任务在服务重启时中断，请重新提交"
+    SVC_JOB_UNKNOWN_KIND = "未知的任务类型「{kind}」"
+    SVC_BAD_REQUEST = "请求内容不完整或无效：{why}"
+
     def format(self, **context: object) -> str:  # type: ignore[override]
         """Fill the template; missing keys render as ``?`` instead of failing."""
         return string.Formatter().vformat(self.value, (), _Tolerant(context))

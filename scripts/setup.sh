@@ -77,7 +77,7 @@ if command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
     if ! is_installed libreoffice-writer-nogui && ! is_installed libreoffice-writer; then
         missing+=(libreoffice-writer-nogui)
     fi
-    for pkg in fonts-noto-cjk poppler-utils fontconfig; do
+    for pkg in fonts-noto-cjk poppler-utils fontconfig chromium; do
         is_installed "$pkg" || missing+=("$pkg")
     done
     py_for_venv="$(pick_python)"
@@ -90,7 +90,7 @@ if command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
     fi
 
     if [ "${#missing[@]}" -eq 0 ]; then
-        say "系统软件包已齐全 / system packages present (LibreOffice, Noto CJK, poppler, fontconfig)"
+        say "系统软件包已齐全 / system packages present (LibreOffice, Noto CJK, poppler, fontconfig, chromium)"
     else
         if [ "$(id -u)" -ne 0 ] && [ "${#SUDO[@]}" -eq 0 ]; then
             die "需要安装 / need to install: ${missing[*]} — 请以 root 运行或安装 sudo / run as root or install sudo"

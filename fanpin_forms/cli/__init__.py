@@ -4,6 +4,7 @@
 * ``render.py`` — templates build/check, fill, blank (paper out)
 * ``cases.py``  — check, notice (case rules, public notices)
 * ``readback.py`` — parse, review apply (signed scans back into records)
+* ``service.py`` — serve, user add|list (the web service and its accounts)
 * ``base.py``   — the error boundary and ``pass_app`` every command uses
 
 One :class:`~fanpin_forms.app.App` lives in ``ctx.obj``. User-facing text is Chinese.
@@ -20,7 +21,7 @@ import click
 from .. import __version__
 from ..app import ENV_COUNTY, App
 from ..errors import Code, FanpinError
-from . import cases, forms, readback, render
+from . import cases, forms, readback, render, service
 from .base import FanpinCommand, FanpinGroup, echo_problems, format_problems, pass_app
 
 
@@ -44,7 +45,7 @@ def _make_app() -> App:
         raise click.ClickException(format_problems(exc.problems)) from None
 
 
-for _module in (forms, render, cases, readback):
+for _module in (forms, render, cases, readback, service):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 
