@@ -2,7 +2,8 @@
 # One-time (idempotent) setup for fanpin-forms, used by `make demo` and `make test`.
 #
 #   * system packages (Debian/Ubuntu, apt-get): LibreOffice Writer (headless),
-#     Noto CJK fonts, poppler-utils, fontconfig, python3-venv if needed.
+#     Noto CJK fonts, poppler-utils, fontconfig, chromium (browser tests of the
+#     web service), python3-venv if needed.
 #     Installed only when missing; `apt-get update` only if something is missing.
 #   * .venv with Python >= 3.11, `pip install -e ".[scan,test]"` and the bundled
 #     county plugin. Skipped while .venv/.stamp is newer than every pyproject.toml.

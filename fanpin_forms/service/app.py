@@ -13,6 +13,7 @@ CLI); this package never builds one itself.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,13 +73,14 @@ def create_app(settings: Settings, fanpin: Any, *, runner: JobRunner | None = No
     templates = Jinja2Templates(directory=str(HERE / "pages"))
     templates.env.globals.update(role_labels=ROLE_LABELS, csrf_field=sessions.CSRF_FIELD)
 
-    app = FastAPI(title="防返贫监测表单服务", version="1", docs_url="/api/v1/docs", redoc_url=None,
-                  openapi_url="/api/v1/openapi.json")
-    app.state.settings, app.state.engine, app.state.runner, app.state.fanpin = settings, engine, runner, fanpin
-
-    @app.on_event("shutdown")
-    def _stop() -> None:
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
         runner.shutdown()
+
+    app = FastAPI(title="防返贫监测表单服务", version="1", docs_url="/api/v1/docs", redoc_url=None,
+                  openapi_url="/api/v1/openapi.json", lifespan=lifespan)
+    app.state.settings, app.state.engine, app.state.runner, app.state.fanpin = settings, engine, runner, fanpin
 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
@@ -115,9 +117,10 @@ def create_app(settings: Settings, fanpin: Any, *, runner: JobRunner | None = No
             raise refuse(Code.SVC_TOKEN_INVALID)
         return Actor.of(user)
 
-    def page(request: Request, name: str, cur: sessions.Current | None, status: int = 200, **ctx: Any) -> HTMLResponse:
+    def page(request: Request, template: str, cur: sessions.Current | None, status: int = 200, **ctx: Any
+             ) -> HTMLResponse:
         actor = Actor.of(cur.user) if cur and cur.user else None
-        return templates.TemplateResponse(request, name, {"actor": actor, "csrf": cur.row.csrf if cur else "",
+        return templates.TemplateResponse(request, template, {"actor": actor, "csrf": cur.row.csrf if cur else "",
                                                           **ctx}, status_code=status)
 
     def permit(actor: Actor, permission: str) -> None:
@@ -240,7 +243,7 @@ def create_app(settings: Settings, fanpin: Any, *, runner: JobRunner | None = No
         data = work.read_upload(file.file, file.filename, settings)
         checked = work.store_and_check(db, fanpin, settings, actor, form_id, file.filename, data)
         return page(request, "upload.html", cur, forms=work.printable_forms(fanpin), max=_max(), checked=checked,
-                    chosen=form_id, status=200)
+                    chosen=form_id)
 
     @pages.get("/print", response_class=HTMLResponse)
     def print_page(request: Request, actor: Actor = Depends(signed_in), db: Session = Depends(get_db),
