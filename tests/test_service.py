@@ -451,3 +451,20 @@ def test_user_add_prompts_twice_and_user_list_shows_the_area(runner, tmp_path, m
     assert r.exit_code == 1 and Code.SVC_PASSWORD_MISMATCH.format() in r.output
     r = runner.invoke(cli, ["user", "add", "赵六", "--role", "township-reviewer"], input="")
     assert r.exit_code == 1 and "需要乡镇" in r.output
+
+
+@pytest.mark.slow
+def test_a_prefilled_print_job_prints_only_the_households_of_the_users_village(web, tmp_path):
+    import pdfplumber
+
+    api = TestClient(web, headers={"Authorization": f"Bearer {new_token(client_as(web, 'clerk_a'))}"})
+    rows = [household(), household(**{"户编号": "T-002", "村（社区）": VILLAGE_B, "身份证号码": make_id(seq="002")})]
+    upload_id = api.post("/api/v1/validate", data={"form": "annex2"},
+                         files={"file": ("台账.xlsx", io.BytesIO(sheet(tmp_path, rows)))}).json()["upload"]
+    job = api.post("/api/v1/print", json={"form": "annex2", "mode": "filled", "upload": upload_id,
+                                          "year": 2022}).json()["job"]
+    assert wait_job(lambda: api.get(f"/api/v1/jobs/{job}").json()["state"]) == "done"
+    pdf = api.get(f"/api/v1/jobs/{job}/result")
+    assert pdf.headers["content-type"] == "application/pdf"
+    with pdfplumber.open(io.BytesIO(pdf.content)) as doc:
+        assert len(doc.pages) == 1
