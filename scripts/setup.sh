@@ -2,7 +2,8 @@
 # One-time (idempotent) setup for fanpin-forms, used by `make demo` and `make test`.
 #
 #   * system packages (Debian/Ubuntu, apt-get): LibreOffice Writer (headless),
-#     Noto CJK fonts, poppler-utils, fontconfig, python3-venv if needed.
+#     Noto CJK fonts, poppler-utils, fontconfig, chromium (browser tests of the
+#     web service), python3-venv if needed.
 #     Installed only when missing; `apt-get update` only if something is missing.
 #   * .venv with Python >= 3.11, `pip install -e ".[scan,test]"` and the bundled
 #     county plugin. Skipped while .venv/.stamp is newer than every pyproject.toml.
@@ -77,7 +78,7 @@ if command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
     if ! is_installed libreoffice-writer-nogui && ! is_installed libreoffice-writer; then
         missing+=(libreoffice-writer-nogui)
     fi
-    for pkg in fonts-noto-cjk poppler-utils fontconfig; do
+    for pkg in fonts-noto-cjk poppler-utils fontconfig chromium; do
         is_installed "$pkg" || missing+=("$pkg")
     done
     py_for_venv="$(pick_python)"
@@ -90,7 +91,7 @@ if command -v dpkg-query >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
     fi
 
     if [ "${#missing[@]}" -eq 0 ]; then
-        say "系统软件包已齐全 / system packages present (LibreOffice, Noto CJK, poppler, fontconfig)"
+        say "系统软件包已齐全 / system packages present (LibreOffice, Noto CJK, poppler, fontconfig, chromium)"
     else
         if [ "$(id -u)" -ne 0 ] && [ "${#SUDO[@]}" -eq 0 ]; then
             die "需要安装 / need to install: ${missing[*]} — 请以 root 运行或安装 sudo / run as root or install sudo"

@@ -7,6 +7,7 @@
 * ``ledger.py`` — db upgrade, ledger import/export/status/history (the case ledger)
 * ``policy.py`` — policy set/show (policy values kept in the ledger)
 * ``report.py`` — report monthly (the township's monthly report)
+* ``service.py`` — serve, user add|list (the web service and its accounts)
 * ``base.py``   — the error boundary and ``pass_app`` every command uses
 
 One :class:`~fanpin_forms.app.App` lives in ``ctx.obj``. User-facing text is Chinese.
@@ -23,7 +24,7 @@ import click
 from .. import __version__
 from ..app import ENV_COUNTY, App
 from ..errors import Code, FanpinError
-from . import cases, forms, ledger, plugin, policy, readback, render, report
+from . import cases, forms, ledger, plugin, policy, readback, render, report, service
 from .base import COUNTY_HELP, FanpinCommand, FanpinGroup, echo_problems, format_problems, pass_app
 
 
@@ -48,7 +49,7 @@ def _make_app() -> App:
         raise click.ClickException(format_problems(exc.problems)) from None
 
 
-for _module in (forms, render, cases, readback, ledger, policy, report, plugin):
+for _module in (forms, render, cases, readback, ledger, policy, report, service, plugin):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 
