@@ -19,7 +19,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -112,6 +112,7 @@ def record_printed(ledger: Ledger, docs: Sequence[Printed], *, kind: str, detail
     actor = actor_name()
     now = dt.datetime.now(dt.timezone.utc)
     out = Recorded()
+    docs = [d if d.household_no or not d.ident.startswith("C:") else replace(d, household_no=d.ident[2:]) for d in docs]
     with ledger.write() as s:
         op = new_operation(s, kind, actor, detail)
         out.operation_id = op.id
