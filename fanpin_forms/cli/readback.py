@@ -138,11 +138,12 @@ def _attach(app: App, ledger, result, inputs) -> None:
         click.echo(f"  {name} 以前已存入台账（同一文件），本次未重复记录", err=True)
     click.echo(done.summary() + f"：{ledger.name}")
     if done.changes:
-        click.echo(f"台账中以下 {len(done.changes)} 项按扫描件更新（原值来自导入的表格）：")
+        click.echo(f"台账中以下 {len(done.changes)} 项按新的扫描件更新（原值来自以前的扫描件）：")
         for c in done.changes:
             click.echo(f"  {c}")
     if done.conflicts:
-        click.echo(f"以下 {len(done.conflicts)} 处扫描件上读到的与人工录入或核对过的值不同，台账未改：", err=True)
+        click.echo(f"以下 {len(done.conflicts)} 处扫描件上读到的与台账中已有的值（导入、人工录入或核对）不同，"
+                   "台账未改，读到的值存为待复核：", err=True)
         for c in done.conflicts:
             click.echo(f"  {c}", err=True)
     for what in done.blank_matches:

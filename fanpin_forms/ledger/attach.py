@@ -13,10 +13,10 @@ pages) and, in one transaction:
   ledger's columns (:data:`STAGE_DATES`), which stages are signed, stamped or
   thumb-printed (``stage:<form>.<stage>``), the ticked codes, with provenance ``scan``.
   A value the reader flagged is stored *pending* (beside the accepted value, never in
-  its place) with a ``review_items`` row. A value a person entered or confirmed
-  (``manual``/``review``) that differs from the reading is a :class:`Conflict`: kept,
-  the reading stored pending, the conflict listed. An imported value that differs is
-  replaced and listed as a change (the audit keeps old → new);
+  its place) with a ``review_items`` row. A value a person entered (in the clerk's
+  sheet, by hand) or confirmed in review that differs from the reading is a
+  :class:`Conflict`: kept, the reading stored pending, the conflict listed. A value an
+  earlier scan wrote is replaced and listed as a change (the audit keeps old → new);
 * a blank form returned filled by hand (``S:`` serial) is matched by the head's name
   and ID number read from its header: one household with both → its values go to that
   case as pending until a review confirms (:func:`apply_review`); none → listed as a
@@ -63,6 +63,8 @@ STAGE_DATES: dict[tuple[str, str], str] = {
     ("annex2", "county_approval"): "county_approval_date",
     ("annex3", "county_approval"): "elim_approval_date",
 }
+#: sources a reading never replaces: what a person typed (in the clerk's sheet, by hand, in review)
+KEPT_SOURCES = ("import", *PERSON_SOURCES)
 #: review kinds that make every value of the record uncertain
 WHOLE_RECORD = (ReviewKind.IDENTITY, ReviewKind.ALIGNMENT)
 CIRCLED = " ①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
@@ -190,7 +192,7 @@ class Conflict:
     source: str
 
     def __str__(self) -> str:
-        who = "人工录入" if self.source == "manual" else "人工核对"
+        who = {"manual": "人工录入", "import": "导入表格中"}.get(self.source, "人工核对")
         return (f"户编号 {self.household_no}「{self.label}」：台账中为{who}的「{self.kept or '（空）'}」，"
                 f"扫描件上读到「{self.read or '（空）'}」，未覆盖（已作为待复核值保存）")
 
@@ -342,16 +344,18 @@ def _by_header(session: Session, rec: ReadRecord) -> tuple[Household | None, boo
 
 
 def _store_copy(ledger: Ledger, path: Path, sha: str) -> str:
-    """A copy of the scan in the ledger's file store (content-addressed); its path, or '' if not copied."""
+    """A copy of the scan in the ledger's file store (content-addressed); its path relative to
+    :func:`files_dir` (the store moves with a SQLite ledger), or '' if not copied."""
     try:
         if path.stat().st_size > STORE_MAX_BYTES:
             return ""
-        target = files_dir(ledger) / "scans" / sha[:2] / (sha + path.suffix.lower())
+        rel = Path("scans") / sha[:2] / (sha + path.suffix.lower())
+        target = files_dir(ledger) / rel
         if not target.exists():
             ensure_dir(target.parent, error=LedgerError)
             write_atomic(target, path.read_bytes(), error=LedgerError)
             os.chmod(target, 0o600)
-        return str(target)
+        return rel.as_posix()
     except OSError:
         return ""
 
@@ -479,7 +483,7 @@ def _write_readings(w: _Writer, out: AttachResult, case_id: int, reads: list[Rea
             if r.key in pending and pending[r.key].value == text:
                 w.drop_pending(case_id, r.key, pending)
             continue
-        if fact is not None and fact.source in PERSON_SOURCES:
+        if fact is not None and fact.source in KEPT_SOURCES:
             out.conflicts.append(Conflict(no, w.label(r.key), w.shown(r.key, fact.value), w.shown(r.key, text),
                                           fact.source))
             if w.put_pending(case_id, r.key, text, pending, doc_id, page_id):
