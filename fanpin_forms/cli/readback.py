@@ -61,8 +61,6 @@ def parse_cmd(app: App, inputs: tuple[Path, ...], out: Path, review_dir: Path | 
         result = parse_inputs(app.read_setup(), list(inputs), data=data, review_dir=review_dir, workers=workers,
                               progress=update, sheet=sheet, on_start=on_start)
     write_records(out, result.records)
-    if ledger is not None:
-        _attach(app, ledger, result, inputs)
     echo_problems(result.failures)
     s = result.summary
     click.echo(f"读取了 {s['files']} 个文件、{s['pages']} 页：识别 {s['recognised']} 页"
@@ -73,6 +71,8 @@ def parse_cmd(app: App, inputs: tuple[Path, ...], out: Path, review_dir: Path | 
     click.echo(f"共 {s['forms']} 份表，写入 {out}；{s['review']} 项需要人工复核"
                + (f"，请打开 {result.review_html}" if result.review_html and s["review"] else "")
                + "。")
+    if ledger is not None:
+        _attach(app, ledger, result, inputs)
     if s["failed"]:
         click.echo(f"有 {s['failed']} 页没能读取（原因见上），退出码为 1。", err=True)
         sys.exit(1)
