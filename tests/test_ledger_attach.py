@@ -19,7 +19,7 @@ from fanpin_forms.ledger.db import Ledger
 from fanpin_forms.ledger.documents import Printed, record_printed
 from fanpin_forms.ledger.importer import import_file
 from fanpin_forms.ledger.models import Audit, Document, FieldValue, Household, Page, ReviewItem, ScanFile
-from fanpin_forms.readback.records_io import record_to_dict, write_records
+from fanpin_forms.readback.records_io import record_from_dict, record_to_dict, write_records
 from fanpin_forms.readback.results import ReadRecord, ReviewItem as Item, ReviewKind, SignerReading, StageReading
 
 ID1 = make_id(seq="001")
@@ -227,7 +227,7 @@ def test_a_hand_filled_blank_form_is_matched_by_name_and_id_then_confirmed(app, 
     d["needs_review"] = []
     d["corrections"] = [{"id": "R0001", "stage": None, "item": "field:id_number", "value": ID1, "was": None}]
     d["fields"]["id_number"] = ID1
-    result = apply_review(setup, ledger, [d])
+    result = apply_review(setup, ledger, [record_from_dict(d)])
     assert result.confirmed_forms == 1 and result.decided >= 1
     v = values(ledger)
     assert v[("home_visit_date", False)].value == '"2022-06-09"' and v[("home_visit_date", False)].source == "review"

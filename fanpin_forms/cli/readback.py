@@ -114,9 +114,10 @@ def review_apply(app: App, corrections: Path, out: Path, records_in: Path | None
     click.echo(f"已应用 {n} 条更正，写入 {out}；还有 {left} 项待复核。")
     if ledger is not None:
         from ..ledger.attach import apply_review
+        from ..readback.records_io import record_from_dict
 
         try:
-            done = apply_review(app.ledger_setup(), ledger, records)
+            done = apply_review(app.ledger_setup(), ledger, [record_from_dict(r) for r in records])
         finally:
             ledger.close()
         click.echo(done.summary() + f"：{ledger.name}")

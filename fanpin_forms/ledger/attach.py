@@ -43,8 +43,6 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from ..readback.records_io import record_from_dict
-from ..readback.results import ReadRecord, ReviewKind
 from ..util.atomic import ensure_dir, write_atomic
 from ..util.secret import data_dir
 from . import values as V
@@ -65,8 +63,16 @@ STAGE_DATES: dict[tuple[str, str], str] = {
 }
 #: sources a reading never replaces: what a person typed (in the clerk's sheet, by hand, in review)
 KEPT_SOURCES = ("import", *PERSON_SOURCES)
+#: review kinds (``ReviewKind`` values; the ledger sits below read-back and does not import it)
+FIELD, CODES, SIGNATURE, DATE, IDENTITY, ALIGNMENT = "field", "codes", "signature", "date", "identity", "alignment"
 #: review kinds that make every value of the record uncertain
-WHOLE_RECORD = (ReviewKind.IDENTITY, ReviewKind.ALIGNMENT)
+WHOLE_RECORD = (IDENTITY, ALIGNMENT)
+
+
+def split_item(item: str) -> tuple[str, str]:
+    """A review item's text as (kind, target): ``"codes:risk_types"`` → ("codes", "risk_types")."""
+    kind, _, rest = str(item).partition(":")
+    return kind, rest
 CIRCLED = " ①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 #: how big a scan file the store copies (bigger ones are recorded by hash and name only)
 STORE_MAX_BYTES = 200 * 1024 * 1024
@@ -128,7 +134,7 @@ def _iso(text: Any) -> str | None:
         return None
 
 
-def readings(setup: LedgerSetup, rec: ReadRecord) -> list[Reading]:
+def readings(setup: LedgerSetup, rec) -> list[Reading]:
     """What ``rec`` says about its case: stage dates, stage signatures, ticked codes.
 
     A value is pending when a review item is about it, or when the record as a whole
@@ -137,35 +143,35 @@ def readings(setup: LedgerSetup, rec: ReadRecord) -> list[Reading]:
     whole = [it for it in items if it.kind in WHOLE_RECORD]
     fixes = rec.corrections or []
 
-    def about(kind: ReviewKind, stage: str | None = None, target: str | None = None) -> list:
-        return [it for it in items if it.kind is kind and (stage is None or it.stage == stage)
+    def about(kind: str, stage: str | None = None, target: str | None = None) -> list:
+        return [it for it in items if it.kind == kind and (stage is None or it.stage == stage)
                 and (target is None or it.target == target)]
 
-    def fixed(kind: ReviewKind, stage: str | None = None, target: str | None = None) -> bool:
+    def fixed(kind: str, stage: str | None = None, target: str | None = None) -> bool:
         for c in fixes:
-            k, rest = ReviewKind.split(c.get("item", ""))
-            if k is ReviewKind.IDENTITY:
+            k, rest = split_item(c.get("item", ""))
+            if k == IDENTITY:
                 return True
-            if k is kind and (stage is None or c.get("stage") == stage) and (target is None or rest == target):
+            if k == kind and (stage is None or c.get("stage") == stage) and (target is None or rest == target):
                 return True
         return False
 
     out: list[Reading] = []
     for name, st in rec.stages.items():
-        dates = about(ReviewKind.DATE, name)
+        dates = about(DATE, name)
         value = _iso(st.date)
         if value is None and dates:
             value = _iso(dates[0].value)
         if value is not None:
             out.append(Reading(date_key(setup, rec.form, name), value, bool(dates or whole), dates + whole,
-                               fixed(ReviewKind.DATE, name)))
-        signs = about(ReviewKind.SIGNATURE, name)
+                               fixed(DATE, name)))
+        signs = about(SIGNATURE, name)
         marked = [s for s in st.signers if s.present or s.seal or s.thumbprint]
         if marked or signs or (value is not None and st.signers):
             out.append(Reading(stage_key(rec.form, name),
                                {"signed": st.signed, "seal": any(s.seal for s in st.signers),
                                 "thumbprint": any(s.thumbprint for s in st.signers)},
-                               bool(signs or whole), signs + whole, fixed(ReviewKind.SIGNATURE, name)))
+                               bool(signs or whole), signs + whole, fixed(SIGNATURE, name)))
     seen: set[str] = set()
     sources = [(None, rec.codes)] + [(name, st.codes) for name, st in rec.stages.items()]
     for _stage, codes in sources:
@@ -174,9 +180,9 @@ def readings(setup: LedgerSetup, rec: ReadRecord) -> list[Reading]:
             if key in seen or not ticked:
                 continue
             seen.add(key)
-            its = about(ReviewKind.CODES, target=name)
+            its = about(CODES, target=name)
             out.append(Reading(key, sorted(int(c) for c in ticked), bool(its or whole), its + whole,
-                               fixed(ReviewKind.CODES, target=name)))
+                               fixed(CODES, target=name)))
     return out
 
 
@@ -324,13 +330,13 @@ def _household_of_case(session: Session, case_id: int) -> Household | None:
     return c.household if c is not None else None
 
 
-def _by_header(session: Session, rec: ReadRecord) -> tuple[Household | None, bool]:
+def _by_header(session: Session, rec) -> tuple[Household | None, bool]:
     """The household a hand-filled blank form names: (household, matched). A household is
     matched only when the ID number read belongs to it and the name read is its head's."""
     def read(key: str) -> str | None:
         v = rec.fields.get(key)
         if not v:
-            v = next((it.value for it in rec.needs_review if it.kind is ReviewKind.FIELD and it.target == key
+            v = next((it.value for it in rec.needs_review if it.kind == FIELD and it.target == key
                       and it.value), None)
         return str(v).strip().upper() if v else None
 
@@ -360,7 +366,7 @@ def _store_copy(ledger: Ledger, path: Path, sha: str) -> str:
         return ""
 
 
-def attach_scans(setup: LedgerSetup, ledger: Ledger, records: Sequence[ReadRecord], pages: Sequence[dict],
+def attach_scans(setup: LedgerSetup, ledger: Ledger, records: Sequence, pages: Sequence[dict],
                  files: Sequence[Path]) -> AttachResult:
     """Store the scan ``files``, their ``pages`` (as ``ParseResult.pages`` lists them) and what
     ``records`` read, in one transaction."""
@@ -513,23 +519,24 @@ class ReviewResult:
         return text
 
 
-def apply_review(setup: LedgerSetup, ledger: Ledger, records: Sequence[dict]) -> ReviewResult:
-    """Write the values decided in review (records after ``apply_corrections``) as facts, in one transaction."""
+def apply_review(setup: LedgerSetup, ledger: Ledger, records: Sequence) -> ReviewResult:
+    """Write the values decided in review as facts, in one transaction. ``records``: the typed
+    read-back records (``ReadRecord``) after ``apply_corrections``."""
     actor = actor_name()
     out = ReviewResult()
     with ledger.write() as s:
         op = new_operation(s, "review", actor, "")
         out.operation_id = op.id
         w = _Writer(setup, s, op.id, actor, "review")
-        typed = [record_from_dict(r) for r in records if r.get("corrections")]
+        typed = [r for r in records if r.corrections]
         docs = find_documents(s, [document_key(r.form, i) for r in typed if (i := ident_of_record(r))])
         for rec in typed:
             ident = ident_of_record(rec)
             doc = docs.get(document_key(rec.form, ident)) if ident else None
             case_id = doc.case_id if doc is not None and not (ident or "").startswith("S:") else None
             fixes = rec.corrections or []
-            header_confirmed = any(ReviewKind.split(c.get("item", ""))[0] is ReviewKind.FIELD
-                                   and ReviewKind.split(c.get("item", ""))[1] in ("id_number", "head_name")
+            header_confirmed = any(split_item(c.get("item", ""))[0] == FIELD
+                                   and split_item(c.get("item", ""))[1] in ("id_number", "head_name")
                                    for c in fixes)
             if case_id is None and ident and ident.startswith("C:"):
                 h = s.scalars(select(Household).where(Household.household_no == ident[2:])).first()
