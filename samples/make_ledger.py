@@ -2,7 +2,8 @@
 
 20 invented households of 荣家湾镇杨林村 (names, ID numbers with valid GB 11643 check
 digits, phones, bank accounts are all made up) with mixed case timelines, meant to
-be checked as of 2022-07-15:
+be checked as of 2022-07-15. They are the households of samples/households.xlsx
+(same 户编号, names, ID numbers, risk types: taken from make_sample.people):
 
     .venv/bin/python samples/make_ledger.py
     .venv/bin/fanpin check --data samples/ledger.xlsx --as-of 2022-07-15
@@ -22,7 +23,17 @@ import datetime as dt
 import random
 from pathlib import Path
 
-from fanpin_forms.testing.households import id_number, titled_workbook
+from fanpin_forms.testing.households import titled_workbook
+
+
+def _people() -> list[dict]:
+    """The households of samples/households.xlsx (make_sample.people): the same people, 户编号 and ID numbers."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("samples_make_sample", Path(__file__).with_name("make_sample.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.people()
 
 HEADERS = [
     "户编号", "户主姓名", "身份证号码", "家庭人口", "联系电话", "乡镇", "村", "村民小组", "风险类型", "其他原因",
@@ -32,9 +43,6 @@ HEADERS = [
     "消除公示开始日期", "消除公示结束日期", "消除县级审定日期", "消除县级公告日期",
 ]
 
-NAMES = ["李建国", "王秀英", "张德明", "刘桂兰", "陈志强", "杨淑珍", "黄春生", "赵玉梅", "周海涛", "吴丽华",
-         "欧阳娜娜", "徐长根", "孙凤英", "胡友才", "朱冬梅", "郭建军", "何翠兰", "高松林", "林小红", "罗大勇"]
-GROUPS = ["一组", "二组", "三组", "四组", "五组"]
 HEALTH = ["健康", "长期慢性病", "残疾", "患有大病", "健康"]
 
 # Each case: (what it shows, monitor type, risk, civil assistance, timeline as offsets in days from the
@@ -58,7 +66,7 @@ CASES = [
     case("公示只有4天", D(2022, 6, 6), pub_end=7),
     case("信息比对在公示结束后", D(2022, 6, 8), compare=10),
     case("乡镇审核早于公示结束", D(2022, 6, 9), township=7),
-    case("帮扶措施超过10天", D(2022, 6, 1), measures=27),
+    case("帮扶措施超过10天", D(2022, 6, 1), risk="⑥⑭", measures=27),
     case("系统录入超过1个月", D(2022, 5, 25), entry=50),
     case("先帮扶后识别：因灾（洪水）", D(2022, 6, 24), mtype="突发严重困难户", risk="⑨", aid_first="是",
          cause="因灾（洪水冲毁房屋）", measures=1, entry=14),
@@ -97,17 +105,18 @@ def written(day: dt.date | None, i: int):
 def main(out: Path = Path(__file__).with_name("ledger.xlsx")) -> Path:
     rng = random.Random(20220715)
     wb, ws = titled_workbook(HEADERS, sheet="监测对象台账", title="岳阳县荣家湾镇杨林村防止返贫监测对象台账（2022年，虚构示例数据）")
-    for i, (name, c) in enumerate(zip(NAMES, CASES), start=1):
+    people = _people()
+    for i, (p, c) in enumerate(zip(people, CASES), start=1):
+        assert p["risk"] == c["risk"], (p["no"], p["risk"], c["risk"])
         found: dt.date = c["found"]
         s = c["steps"]
         day = {k: (found + dt.timedelta(days=v) if v is not None else None) for k, v in s.items()}
         elim = c.get("elim") or (None, None, None, None)
         civil = c["civil"]
-        phone = f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}"
         bank = "6217" + "".join(str(rng.randint(0, 9)) for _ in range(15))
         row = [
-            f"YY-YL-{i:03d}", name, id_number(rng, born=(1950, 1995)), rng.randint(1, 6), phone, "荣家湾镇", "杨林村",
-            GROUPS[i % len(GROUPS)], c["risk"], "", rng.choice(HEALTH), bank, c["type"], civil,
+            p["no"], p["name"], p["id"], p["size"], p["phone"], "荣家湾镇", "杨林村",
+            p["group"], c["risk"], p["reason"], rng.choice(HEALTH), bank, c["type"], civil,
             written(found, i), written(found, i + 1), *(written(day[k], i + j) for j, k in enumerate(
                 ["home", "review", "pub_start", "pub_end", "compare", "township", "county", "notice", "measures",
                  "entry"])),

@@ -226,14 +226,14 @@ def test_sample_ledger_shows_each_kind_of_case(app, tmp_path):
         by_case.setdefault(f["case_id"], set()).add((f["severity"], f["rule"]))
     assert out["cases_checked"] == 20 and not out["data_errors"]
     expected = {
-        "YY-YL-003": "identified_within_limit", "YY-YL-004": "identification_publicity_long_enough",
-        "YY-YL-005": "comparison_during_publicity", "YY-YL-006": "steps_in_order",
-        "YY-YL-007": "measures_within_limit", "YY-YL-008": "system_entry_within_limit",
-        "YY-YL-011": "identified_within_limit", "YY-YL-015": "elimination_income_not_below_baseline",
+        "YY-RJW-003": "identified_within_limit", "YY-RJW-004": "identification_publicity_long_enough",
+        "YY-RJW-005": "comparison_during_publicity", "YY-RJW-006": "steps_in_order",
+        "YY-RJW-007": "measures_within_limit", "YY-RJW-008": "system_entry_within_limit",
+        "YY-RJW-011": "identified_within_limit", "YY-RJW-015": "elimination_income_not_below_baseline",
     }
     assert {c: {r for s, r in rules if s == "error"} for c, rules in by_case.items() if
             any(s == "error" for s, _ in rules)} == {c: {r} for c, r in expected.items()}
-    assert "YY-YL-009" not in by_case  # 先帮扶后识别 done right: nothing to report
+    assert "YY-RJW-009" not in by_case  # 先帮扶后识别 done right: nothing to report
 
 
 # --- a second county, installed as a real plugin ------------------------------------------------------

@@ -15,6 +15,9 @@ import click
 
 from ..app import App
 from .base import FanpinCommand, FanpinGroup, echo_problems, pass_app, progress
+from .ledger import db_option
+
+LEDGER_HELP = "把打印的表记入台账（台账位置见 --db；默认不记录）"
 from ..errors import Code, Problem, RenderError
 
 
@@ -185,11 +188,15 @@ def write_errors_csv(path: Path, problems: list[Problem]) -> Path:
               help="县里修改过的模板（默认：由表单定义生成）")
 @click.option("--sheet", help="Excel 工作表名称（默认第一个有数据的工作表）")
 @click.option("-j", "--workers", type=click.IntRange(min=1), default=None, help="并行进程数（默认：CPU 核数）")
+@click.option("--ledger", "use_ledger", is_flag=True, help=LEDGER_HELP)
+@db_option
 @pass_app
 def fill_cmd(app: App, form_id: str, data: Path, out_dir: Path, skip_invalid: bool, name_pattern: str | None,
              want_pdf: bool, merge_pdf: Path | None, year: int | None, template: Path | None, sheet: str | None,
-             workers: int | None) -> None:
-    """按农户信息表批量填表：每户一个 DOCX（可加 PDF）。先校验全部记录，有错误时不生成任何文件。"""
+             workers: int | None, use_ledger: bool) -> None:
+    """按农户信息表批量填表：每户一个 DOCX（可加 PDF）。先校验全部记录，有错误时不生成任何文件。
+
+    加 --ledger 时，把打印的每份表（二维码、户、表单版本、模板、基准线年份、打印人和时间、文件）记入台账。"""
     from ..util.atomic import ensure_dir
     from ..render.context import record_context, record_ident
     from ..render.fill import DEFAULT_PATTERN, fill_batch
@@ -203,6 +210,7 @@ def fill_cmd(app: App, form_id: str, data: Path, out_dir: Path, skip_invalid: bo
     if merge_pdf is not None and merge_pdf.suffix.lower() != ".pdf":
         raise RenderError.of(Code.RENDER_BAD_OUTPUT, path=str(merge_pdf), expected=".pdf")
     compiled = _compiled(app, form, template, year)
+    ledger = _ledger_or_none(use_ledger)
 
     result = app.load_and_check(form, data, sheet=sheet)
     echo_problems(result.warnings)
@@ -237,6 +245,16 @@ def fill_cmd(app: App, form_id: str, data: Path, out_dir: Path, skip_invalid: bo
                     for i, r in enumerate(records)]
         merged_pdf(compiled, contexts, merge_pdf, workers=workers, label=form.id)
         click.echo(f"已合并 {len(contexts)} 页到 {merge_pdf}")
+    if ledger is not None:
+        from ..ledger.documents import Printed, template_hash
+        from ..render.context import record_ident as ident_of
+
+        digest = template_hash(compiled.data)
+        id_key = next((f.key for f in form.fields if f.type == "id_number"), None)
+        docs = [Printed(form.id, ident_of(r, i + 1), form.version, digest, year, str(p.resolve()),
+                        household_no=r.case_id, id_number=str(r.values.get(id_key) or "") or None if id_key else None)
+                for i, (r, p) in enumerate(zip(records, paths))]
+        _record(ledger, docs, "fill", f"{form.id} {data.name}")
 
 
 # --- blank ---------------------------------------------------------------------------------
@@ -256,10 +274,16 @@ def blank_serial(form_id: str, day: dt.date, n: int) -> str:
 @click.option("--year", type=int, help="说明①中的收入基准线年份（默认：今年）")
 @click.option("--template", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="县里修改过的模板（默认：由表单定义生成）")
+@click.option("--ledger", "use_ledger", is_flag=True, help=LEDGER_HELP)
+@click.option("--township", default="", help="（与 --ledger 一起用）空白表发放到的乡镇")
+@click.option("--village", default="", help="（与 --ledger 一起用）空白表发放到的村")
+@db_option
 @pass_app
 def blank_cmd(app: App, form_id: str, copies: int, out: Path, start: int, year: int | None,
-              template: Path | None) -> None:
-    """打印空白表：每份有自己的流水号（二维码 S:<表单>-<日期>-<序号>），供手工填写。"""
+              template: Path | None, use_ledger: bool, township: str, village: str) -> None:
+    """打印空白表：每份有自己的流水号（二维码 S:<表单>-<日期>-<序号>），供手工填写。
+
+    加 --ledger 时，把每个流水号记入台账，并记下发放到哪个乡镇、村（--township、--village）。"""
     from ..render.context import record_context
     from ..util.atomic import ensure_dir, write_atomic
     from ..render.merge import render_merged
@@ -270,10 +294,13 @@ def blank_cmd(app: App, form_id: str, copies: int, out: Path, start: int, year: 
     suffix = out.suffix.lower()
     if suffix not in (".docx", ".pdf"):
         raise RenderError.of(Code.RENDER_BAD_OUTPUT, path=str(out), expected=".docx 或 .pdf")
+    if (township or village) and not use_ledger:
+        raise click.UsageError("--township、--village 记录空白表发放到哪里，须与 --ledger 一起使用")
     compiled = _compiled(app, form, template, year)
+    ledger = _ledger_or_none(use_ledger)
     today = dt.date.today()
-    contexts = [record_context(form, None, app.county, year, blank_serial(form.id, today, n), types=app.field_types)
-                for n in range(start, start + copies)]
+    serials = [blank_serial(form.id, today, n) for n in range(start, start + copies)]
+    contexts = [record_context(form, None, app.county, year, serial, types=app.field_types) for serial in serials]
     ensure_dir(out.parent)
     if suffix == ".docx":
         write_atomic(out, render_merged(compiled, contexts))
@@ -282,6 +309,37 @@ def blank_cmd(app: App, form_id: str, copies: int, out: Path, start: int, year: 
         merged_pdf(compiled, contexts, out, label=form.id)
     last = start + copies - 1
     click.echo(f"已生成 {copies} 份空白「{form.title}」（流水号 {start}–{last}）于 {out}")
+    if ledger is not None:
+        from ..ledger.documents import Printed, template_hash
+
+        digest = template_hash(compiled.data)
+        issued = "/".join(x for x in (township.strip(), village.strip()) if x)  # 乡镇/村
+        docs = [Printed(form.id, serial, form.version, digest, year, str(out.resolve()), issued_to=issued)
+                for serial in serials]
+        _record(ledger, docs, "blank", f"{form.id} ×{copies}" + (f" → {issued}" if issued else ""))
+
+
+# --- the ledger ------------------------------------------------------------------------------
+
+
+def _ledger_or_none(use: bool):
+    """The ledger opened before anything is printed (a broken database fails first), or None."""
+    if not use:
+        return None
+    from .ledger import open_ledger
+
+    return open_ledger()
+
+
+def _record(ledger, docs, kind: str, detail: str) -> None:
+    """Record the batch in one transaction, after every file is written."""
+    from ..ledger.documents import record_printed
+
+    try:
+        done = record_printed(ledger, docs, kind=kind, detail=detail)
+    finally:
+        ledger.close()
+    click.echo(done.summary() + f"：{ledger.name}")
 
 
 #: the commands ``fanpin_forms.cli`` adds to the root group
