@@ -15,6 +15,8 @@ Returns plain data (:class:`~.results.PageReading`), so a worker process can sen
 
 from __future__ import annotations
 
+import unicodedata
+
 import numpy as np
 
 from ..errors import Code
@@ -53,7 +55,7 @@ def read_scan(ref: Reference, identity: Identity, upright_rgb: np.ndarray, nomin
         initial = from_points(ref_pts, np.asarray(identity.qr_corners, np.float32))
     alignment = align(raster.gray, gray, raster.dpi, initial)
     aligned = warp(upright_rgb, alignment.matrix, raster.gray.shape)
-    ink = marks.page_ink(aligned, raster.ink, raster.dpi)
+    ink = marks.page_ink(aligned, raster.ink, raster.dpi, binary=marks.is_binary(gray))
     shifts = Shifts(ink, raster)
     out = PageReading(alignment=round(alignment.score, 3))
     # a badly aligned page: nothing measured on it is certain, every mark goes to review
@@ -69,7 +71,7 @@ def read_scan(ref: Reference, identity: Identity, upright_rgb: np.ndarray, nomin
         out.fields = {k: (v, c, -1) for k, (v, c) in text_fields.items()}
     elif page_no == 1:  # the header is printed on the first page
         header = read_header(ref, geo, raster, ink, shifts, crops)
-        out.fields, out.line_crops = header.fields, header.line_crops
+        out.fields, out.line_crops, out.unread_crops = header.fields, header.line_crops, header.unread_crops
     return out
 
 
@@ -242,9 +244,10 @@ def _read_signers(form: FormSpec, geo: PageGeometry, raster, ink: marks.PageInk,
         if entry.confidence < marks.REVIEW_BELOW:
             mark = "、".join(s.marks)
             amount = reading.red_mm2 if ("盖章" in s.marks and not reading.ink_mm2) else reading.ink_mm2
-            out.review.append(ReviewItem(s.stage, ReviewKind.SIGNATURE, str(len(st.signers) - 1),
-                                         Code.READ_SIGN_UNCERTAIN.format(role=entry.role, mark=mark,
-                                                                         amount=f"{amount:.1f}"),
+            why = (Code.READ_SEAL_NO_COLOUR.format(role=entry.role, amount=f"{reading.ink_mm2:.1f}", ring=reading.note)
+                   if reading.note else Code.READ_SIGN_UNCERTAIN.format(role=entry.role, mark=mark,
+                                                                        amount=f"{amount:.1f}"))
+            out.review.append(ReviewItem(s.stage, ReviewKind.SIGNATURE, str(len(st.signers) - 1), why,
                                          reading.present, entry.confidence,
                                          png(ink.image(_union([area, red_area]), shift)) if crops else None))
 
@@ -261,11 +264,22 @@ def _read_dates(form: FormSpec, geo: PageGeometry, raster, ink: marks.PageInk, s
         st = _stage(out, d.stage)
         shift = shifts.of(d.line)
         box = raster.px(d.area)
-        if marks.written(ink, box, shift=shift) < marks.WRITTEN_MIN:
+        signed = [s for s in st.signers if s.present]
+        img = None
+        if marks.written(ink, box, shift=shift) >= marks.WRITTEN_MIN:
+            img = _date_image(ink, raster, d, shift, geo, shifts)
+            line = ocr.read_line(img)
+        if img is None or not any(ch.isdigit() for ch in unicodedata.normalize("NFKC", line.text)):
+            # nothing written (OCR saw only the printed 年 月 日): normal in a stage nobody signed;
+            # a signed stage without its date is worth a look
             st.date, st.date_confidence = None, 1.0
+            if signed:
+                if img is None:
+                    img = _date_image(ink, raster, d, shift, geo, shifts)
+                out.review.append(ReviewItem(d.stage, ReviewKind.DATE, None,
+                                             Code.READ_DATE_MISSING.format(role=signed[0].role), None,
+                                             round(marks.REVIEW_BELOW - 0.1, 3), png(img) if crops else None))
             continue
-        img = _date_image(ink, raster, d, shift, geo, shifts)
-        line = ocr.read_line(img)
         # one doubtful digit makes a wrong date however sure the rest is
         reading = parse_date(line.text, min(line.score, 0.5 + 0.5 * line.weakest()))
         if reading.value is not None and reading.confidence >= OCR_REVIEW_BELOW:

@@ -116,3 +116,27 @@ LABEL_END = 36.0
 #: crops stop this far below the text line, above the blank's underline (pt): "一" over its
 #: underline reads "二"
 BELOW_LINE = 0.5
+
+# --- seals and thumbprints by shape (scans without colour) ----------------------------------------------
+
+#: a scan is in colour when at least this share of its pixels has a chroma (max − min of R, G, B)
+#: above :data:`COLOUR_CHROMA` (fraction of the pixels; 0–255)
+COLOUR_SHARE, COLOUR_CHROMA = 0.0002, 40
+#: grey level, as a fraction of the paper's white, under which a pixel is light ink: a faded seal,
+#: a light pencil tick (fraction)
+FAINT_INK = 0.82
+#: radii a seal's ring is looked for at (mm; official seals are 38–45 mm across, with margin)
+SEAL_RING_MM = (16.0, 24.0)
+#: the ring search works at this resolution (px per mm)
+SEAL_RING_PX_MM = 2.0
+#: share of a ring's visible angles that must carry ink for a ring to be found, and below which
+#: there is no ring (fractions); between them the seal goes to review
+RING_FOUND, RING_NONE = 0.8, 0.55
+#: how much sparser the band just outside the ring must be than the ring (fraction of the angles)
+RING_CONTRAST = 0.35
+#: thumbprints on a scan without colour: the densest 8 mm square of new ink in the area; a
+#: thumbprint's ridges fill ~40 % of it, a signature's strokes under 20 % (fractions)
+THUMB_WINDOW_MM, THUMB_DENSE, THUMB_SPARSE = 8.0, 0.32, 0.2
+#: a scan is 1-bit when less than this share of its pixels are mid-grey (fraction), and is blurred
+#: by this much before ink is measured (mm, the Gaussian's sigma)
+BINARY_MID_SHARE, BINARY_BLUR_MM = 0.03, 0.12
