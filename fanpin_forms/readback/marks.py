@@ -228,13 +228,42 @@ class Sign:
     ink_mm2: float
     red_mm2: float
     note: str = ""  # why a seal or thumbprint could not be decided (a scan without colour)
+    #: strokes of the signature outside its box: (box in the blank's frame, mask), or None
+    overflow: tuple[Box, np.ndarray] | None = None
 
 
-def sign(ink: PageInk, area: Box, marks: tuple[str, ...], exclude=(), shift=(0, 0), red_area: Box | None = None
-         ) -> Sign:
+def _spilt(ink: PageInk, box: Box, core: np.ndarray, spill: Box, spill_exclude, shift
+           ) -> tuple[np.ndarray, Box, np.ndarray]:
+    """The ink of a signature that runs out of its box: every new-ink stroke in ``spill``
+    that touches the ink inside the box (``core``, of ``box``) counts whole. Returns (the
+    signature's ink in the spill box, the spill box clipped, that ink outside ``box``)."""
+    import cv2
+
+    sbox, snew, sred, _ = ink.cut(spill, shift)
+    sdark = snew & ~sred & _excluded(sbox, spill_exclude)
+    ox, oy = box[0] - sbox[0], box[1] - sbox[1]
+    ch, cw = core.shape
+    inner = np.zeros_like(sdark)
+    if ox >= 0 and oy >= 0 and ch and cw:
+        inner[oy:oy + ch, ox:ox + cw] = core[:sdark.shape[0] - oy, :sdark.shape[1] - ox]
+    if not inner.any():
+        return inner, sbox, np.zeros_like(inner)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((sdark | inner).astype(np.uint8), connectivity=8)
+    touching = np.unique(labels[inner])
+    touching = touching[touching != 0]
+    whole = np.isin(labels, touching)
+    outside = whole.copy()
+    outside[max(0, oy):max(0, oy) + ch, max(0, ox):max(0, ox) + cw] = False
+    return whole, sbox, outside
+
+
+def sign(ink: PageInk, area: Box, marks: tuple[str, ...], exclude=(), shift=(0, 0), red_area: Box | None = None,
+         spill: Box | None = None, spill_exclude=()) -> Sign:
     """Signature / seal / thumbprint of one signer. ``area``: where the signature goes;
     ``red_area``: where a seal or thumbprint may be (bigger; default ``area``);
-    ``exclude``: other regions' boxes (dates, tick boxes)."""
+    ``exclude``: other regions' boxes (dates, tick boxes); ``spill``: where a signature may
+    run on to (over the date, beyond the line): strokes there that start in ``area`` count,
+    and are returned in :attr:`Sign.overflow` (except the ``spill_exclude`` boxes)."""
     box, new, red_here, _ = ink.cut(area, shift)
     mask = _excluded(box, exclude)
     dark = new & mask & ~red_here
@@ -242,7 +271,13 @@ def sign(ink: PageInk, area: Box, marks: tuple[str, ...], exclude=(), shift=(0, 
         red = red_here & mask
     else:
         _, _, red, _ = ink.cut(red_area, shift)  # a seal may sit on the date: nothing excluded
-    ink_mm2, spread = _components_mm2(dark, ink.mm2)
+    overflow = None
+    measured = dark
+    if spill is not None and dark.any():
+        measured, sbox, outside = _spilt(ink, box, dark, spill, spill_exclude, shift)
+        if outside.any():
+            overflow = (sbox, outside)
+    ink_mm2, spread = _components_mm2(measured, ink.mm2)
     red_mm2, _ = _components_mm2(red, ink.mm2)
     has_ink, ink_conf = grade(ink_mm2, SIGN_ABSENT, SIGN_PRESENT)
     if has_ink and spread < SIGN_SPREAD:
@@ -275,7 +310,8 @@ def sign(ink: PageInk, area: Box, marks: tuple[str, ...], exclude=(), shift=(0, 
         present, conf = True, max(yes)
     else:
         present, conf = False, min(c for _, c in wanted)
-    return Sign(bool(present), bool(seal), bool(thumb), round(conf, 3), round(ink_mm2, 2), round(red_mm2, 2), note)
+    return Sign(bool(present), bool(seal), bool(thumb), round(conf, 3), round(ink_mm2, 2), round(red_mm2, 2), note,
+                overflow)
 
 
 @dataclass
@@ -423,6 +459,11 @@ def _thumb_state(ink: PageInk, new: np.ndarray) -> tuple[bool, float]:
     if density <= THUMB_SPARSE:
         return False, round(0.75 + 0.25 * (1 - density / THUMB_SPARSE), 3)
     return density >= (THUMB_DENSE + THUMB_SPARSE) / 2, 0.45
+
+
+def area_mm2(mask: np.ndarray, mm2: float) -> float:
+    """mm² of a mask's components bigger than specks."""
+    return _components_mm2(mask, mm2)[0]
 
 
 def written(ink: PageInk, box: Box, exclude=(), shift=(0, 0)) -> float:

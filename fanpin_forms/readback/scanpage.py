@@ -32,7 +32,7 @@ from .images import png, to_gray
 from .locate import Shifts, locate_boxes, row_anchor
 from .reference import Reference
 from .results import PageReading, ReviewItem, ReviewKind, SignerReading, StageReading
-from .thresholds import DPI_MAX, DPI_MIN, DPI_STEP, OCR_REVIEW_BELOW, SIGN_BELOW, SIGN_INK_ABOVE
+from .thresholds import DPI_MAX, DPI_MIN, DPI_STEP, OCR_REVIEW_BELOW, SIGN_BELOW, SIGN_INK_ABOVE, SIGN_SPILL
 
 
 
@@ -65,8 +65,8 @@ def read_scan(ref: Reference, identity: Identity, upright_rgb: np.ndarray, nomin
         cap = max(0.0, min(alignment.score, marks.REVIEW_BELOW - 0.01))
     blank_form = (identity.payload is None or identity.payload.kind == "S") and page_no == 1
     _read_boxes(ref.form, geo, raster, ink, shifts, out, crops, ref, cap, blank_form)
-    _read_signers(ref.form, geo, raster, ink, shifts, out, crops, cap, ref.county_values)
-    _read_dates(ref.form, geo, raster, ink, shifts, out, crops)
+    overflows = _read_signers(ref.form, geo, raster, ink, shifts, out, crops, cap, ref.county_values)
+    _read_dates(ref.form, geo, raster, ink, shifts, out, crops, overflows)
     if text_fields is not None:
         out.fields = {k: (v, c, -1) for k, (v, c) in text_fields.items()}
     elif page_no == 1:  # the header is printed on the first page
@@ -230,13 +230,25 @@ def _sign_areas(geo: PageGeometry, raster) -> list[tuple[object, tuple[int, int,
 
 
 def _read_signers(form: FormSpec, geo: PageGeometry, raster, ink: marks.PageInk, shifts: Shifts,
-                  out: PageReading, crops: bool, cap: float = 1.0, county_values: dict | None = None) -> None:
+                  out: PageReading, crops: bool, cap: float = 1.0, county_values: dict | None = None) -> dict:
+    """Every signer; returns, by stage, the strokes of signatures that ran out of their
+    box ((box, mask, shift) each), for the date reader to leave out."""
     county_values = county_values or {}
     dates = [raster.px(d.area) for d in geo.dates]
     boxes = [raster.px(b.rect.grow(2)) for b in geo.boxes]
+    overflows: dict[str, list] = {}
     for s, area, red_area in _sign_areas(geo, raster):
         shift = shifts.of(s.label)
-        reading = marks.sign(ink, area, s.marks, exclude=dates + boxes, shift=shift, red_area=red_area)
+        # a signature may run on past its box: over the date on its line, above or below the line
+        same_line = [d for d in geo.dates if abs(d.line.top - s.label.top) < 3 and d.line.x0 > s.label.x0]
+        grow = int(raster.scale * SIGN_SPILL)
+        right = max([area[2]] + [raster.px(d.area)[2] for d in same_line])
+        spill = (area[0], area[1] - grow, right, area[3] + grow)
+        others = [raster.px(d.area) for d in geo.dates if d not in same_line]
+        reading = marks.sign(ink, area, s.marks, exclude=dates + boxes, shift=shift, red_area=red_area,
+                             spill=spill, spill_exclude=boxes + others)
+        if reading.overflow is not None:
+            overflows.setdefault(s.stage, []).append((*reading.overflow, shift))
         entry = SignerReading(_role(form, s, county_values), list(s.marks), reading.present, reading.seal,
                               reading.thumbprint, min(reading.confidence, cap))
         st = _stage(out, s.stage)
@@ -250,6 +262,7 @@ def _read_signers(form: FormSpec, geo: PageGeometry, raster, ink: marks.PageInk,
             out.review.append(ReviewItem(s.stage, ReviewKind.SIGNATURE, str(len(st.signers) - 1), why,
                                          reading.present, entry.confidence,
                                          png(ink.image(_union([area, red_area]), shift)) if crops else None))
+    return overflows
 
 
 def _role(form: FormSpec, s, county_values: dict[str, str]) -> str:
@@ -259,15 +272,19 @@ def _role(form: FormSpec, s, county_values: dict[str, str]) -> str:
 
 
 def _read_dates(form: FormSpec, geo: PageGeometry, raster, ink: marks.PageInk, shifts: Shifts,
-                out: PageReading, crops: bool) -> None:
+                out: PageReading, crops: bool, overflows: dict | None = None) -> None:
+    """Each stage's date, read where the date is: strokes of a signature that ran into it
+    are left out (and the date is flagged)."""
     for d in geo.dates:
         st = _stage(out, d.stage)
         shift = shifts.of(d.line)
         box = raster.px(d.area)
-        signed = [s for s in st.signers if s.present]
+        # signed: every signer of the stage on this page (as the record's ``signed`` says)
+        signed = st.signers if st.signers and all(s.present for s in st.signers) else []
+        over = _overflow_in(box, shift, (overflows or {}).get(d.stage, ()), ink.mm2)
         img = None
-        if marks.written(ink, box, shift=shift) >= marks.WRITTEN_MIN:
-            img = _date_image(ink, raster, d, shift, geo, shifts)
+        if _written_without(ink, box, shift, over) >= marks.WRITTEN_MIN:
+            img = _date_image(ink, raster, d, shift, geo, shifts, over)
             line = ocr.read_line(img)
         if img is None or not any(ch.isdigit() for ch in unicodedata.normalize("NFKC", line.text)):
             # nothing written (OCR saw only the printed 年 月 日): normal in a stage nobody signed;
@@ -282,6 +299,14 @@ def _read_dates(form: FormSpec, geo: PageGeometry, raster, ink: marks.PageInk, s
             continue
         # one doubtful digit makes a wrong date however sure the rest is
         reading = parse_date(line.text, min(line.score, 0.5 + 0.5 * line.weakest()))
+        if over is not None:  # a signature ran into the date: read, but a person checks it
+            sure = reading.value is not None and reading.confidence >= OCR_REVIEW_BELOW
+            st.date = reading.value.isoformat() if sure else None
+            st.date_confidence = min(reading.confidence, marks.REVIEW_BELOW - 0.05)
+            guess = reading.value.isoformat() if reading.value is not None else (line.text or None)
+            out.review.append(ReviewItem(d.stage, ReviewKind.DATE, None, Code.READ_DATE_OVERLAP.format(text=line.text),
+                                         guess, st.date_confidence, png(img) if crops else None))
+            continue
         if reading.value is not None and reading.confidence >= OCR_REVIEW_BELOW:
             st.date, st.date_confidence = reading.value.isoformat(), reading.confidence
             continue
@@ -293,7 +318,39 @@ def _read_dates(form: FormSpec, geo: PageGeometry, raster, ink: marks.PageInk, s
                                      png(img) if crops else None))
 
 
-def _date_image(ink: marks.PageInk, raster, d, shift, geo: PageGeometry, shifts: Shifts) -> np.ndarray:
+def _overflow_in(box, shift, overflows, mm2: float) -> np.ndarray | None:
+    """The signature strokes (of this stage) that lie in a date's box, as a mask of the
+    scan's pixels under ``box`` cut with ``shift``; None if less than a written stroke."""
+    x0, y0, x1, y1 = box
+    mask = np.zeros((max(0, y1 - y0), max(0, x1 - x0)), bool)
+    for (sx0, sy0, sx1, sy1), strokes, sshift in overflows:
+        # both in scan pixels: the stroke box moved by its shift, the date box by the date's
+        ax0, ay0 = sx0 + sshift[0] - (x0 + shift[0]), sy0 + sshift[1] - (y0 + shift[1])
+        h, w = strokes.shape
+        tx0, ty0, tx1, ty1 = max(0, ax0), max(0, ay0), min(mask.shape[1], ax0 + w), min(mask.shape[0], ay0 + h)
+        if tx1 > tx0 and ty1 > ty0:
+            mask[ty0:ty1, tx0:tx1] |= strokes[ty0 - ay0:ty1 - ay0, tx0 - ax0:tx1 - ax0]
+    if mask.sum() * mm2 < marks.WRITTEN_MIN:
+        return None
+    import cv2
+
+    return cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+
+
+def _written_without(ink: marks.PageInk, box, shift, over: np.ndarray | None) -> float:
+    """mm² of writing in a date's box, a signature's strokes left out."""
+    if over is None:
+        return marks.written(ink, box, shift=shift)
+    clipped, new, _, _ = ink.cut(box, shift)
+    ox, oy = clipped[0] - box[0], clipped[1] - box[1]
+    part = over[oy:oy + new.shape[0], ox:ox + new.shape[1]]
+    keep = new.copy()
+    keep[:part.shape[0], :part.shape[1]] &= ~part
+    return marks.area_mm2(keep, ink.mm2)
+
+
+def _date_image(ink: marks.PageInk, raster, d, shift, geo: PageGeometry, shifts: Shifts,
+                over: np.ndarray | None = None) -> np.ndarray:
     """The date line for OCR. A label may end on the same line ("…（盖章）：  年 月 日") and
     the year be written over its end: that label's printed ink (found where the label
     really is) is whitened, so that OCR sees the handwriting rather than "章）：".
@@ -317,6 +374,13 @@ def _date_image(ink: marks.PageInk, raster, d, shift, geo: PageGeometry, shifts:
         part = cv2.dilate(printed[y0:y1, x0:x1], np.ones((k, k), np.uint8)).astype(bool)
         ph, pw = part.shape
         img[:ph, :pw][part[:h, :w]] = 255
+    if over is not None:  # a signature's strokes that ran into the date: not the date
+        dbox = raster.px(d.area)
+        ox, oy = dbox[0] - x0, dbox[1] - y0
+        tx0, ty0 = max(0, ox), max(0, oy)
+        tx1, ty1 = min(w, ox + over.shape[1]), min(h, oy + over.shape[0])
+        if tx1 > tx0 and ty1 > ty0:
+            img[ty0:ty1, tx0:tx1][over[ty0 - oy:ty1 - oy, tx0 - ox:tx1 - ox]] = 255
     return img
 
 

@@ -125,8 +125,8 @@ COLOUR_SHARE, COLOUR_CHROMA = 0.0002, 40
 #: grey level, as a fraction of the paper's white, under which a pixel is light ink: a faded seal,
 #: a light pencil tick (fraction)
 FAINT_INK = 0.82
-#: radii a seal's ring is looked for at (mm; official seals are 38–45 mm across, with margin)
-SEAL_RING_MM = (16.0, 24.0)
+#: radii a seal's ring is looked for at (mm; official seals are 38–45 mm across, special-purpose ones smaller)
+SEAL_RING_MM = (11.0, 24.0)
 #: the ring search works at this resolution (px per mm)
 SEAL_RING_PX_MM = 2.0
 #: share of a ring's visible angles that must carry ink for a ring to be found, and below which
@@ -140,3 +140,5 @@ THUMB_WINDOW_MM, THUMB_DENSE, THUMB_SPARSE = 8.0, 0.32, 0.2
 #: a scan is 1-bit when less than this share of its pixels are mid-grey (fraction), and is blurred
 #: by this much before ink is measured (mm, the Gaussian's sigma)
 BINARY_MID_SHARE, BINARY_BLUR_MM = 0.03, 0.12
+#: how far above and below its area a signature's strokes are followed when they start inside it (pt)
+SIGN_SPILL = 8.0
