@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import Code
-from .thresholds import (BINARY_BLUR_MM, BINARY_MID_SHARE, COLOUR_CHROMA, COLOUR_SHARE, FAINT_INK, RED_ABSENT, RED_PRESENT, REVIEW_BELOW,  # noqa: F401
+from .thresholds import (BINARY_BLUR_MM, BINARY_MID_SHARE, COLOUR_CHROMA, DITHER_ALONE, DITHER_BLUR_MM, COLOUR_SHARE, FAINT_INK, RED_ABSENT, RED_PRESENT, REVIEW_BELOW,  # noqa: F401
                          RING_CONTRAST, RING_FOUND, RING_NONE, SEAL_RING_MM, SEAL_RING_PX_MM, SIGN_ABSENT,
                          SIGN_PRESENT, SIGN_SPREAD, SPECK, THUMB_DENSE, THUMB_SPARSE, THUMB_WINDOW_MM, TICK_EMPTY,
                          TICK_SCRIBBLE_INSIDE, TICK_SCRIBBLE_RING, TICK_STRIKE_SIDE, TICK_TICKED, WRITTEN_MIN)
@@ -92,16 +92,16 @@ class PageInk:
         return self.gray[max(0, y0 + dy):min(h, y1 + dy), max(0, x0 + dx):min(w, x1 + dx)]
 
 
-def page_ink(aligned_rgb: np.ndarray, ref_ink: np.ndarray, dpi: float, *, binary: bool = False) -> PageInk:
-    """``binary``: the scan is 1-bit (decide it on the scan itself: the warp makes grey edges)."""
+def page_ink(aligned_rgb: np.ndarray, ref_ink: np.ndarray, dpi: float, *, kind: str = "grey") -> PageInk:
+    """``kind``: of the scan, from :func:`scan_kind`."""
     import cv2
 
     rgb = np.ascontiguousarray(aligned_rgb)
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    if binary:
+    if kind != "grey":
         # a 1-bit scan (thresholded or dithered): dither dots and jagged edges are not ink,
         # a dithered light stroke is; a blur turns both back into grey levels
-        gray = cv2.GaussianBlur(gray, (0, 0), BINARY_BLUR_MM * dpi / 25.4)
+        gray = cv2.GaussianBlur(gray, (0, 0), (DITHER_BLUR_MM if kind == "dither" else BINARY_BLUR_MM) * dpi / 25.4)
     white = float(np.percentile(gray[:: 8, :: 8], 90)) if gray.size else 255.0
     dark = gray < max(90.0, white * 0.66)
     r, g, b = cv2.split(rgb)
@@ -112,10 +112,22 @@ def page_ink(aligned_rgb: np.ndarray, ref_ink: np.ndarray, dpi: float, *, binary
     return PageInk(gray, dark, red, ref_ink, dpi, colour, white)
 
 
-def is_binary(gray: np.ndarray) -> bool:
-    """A 1-bit scan (black and white only, after the warp's interpolation at the edges)."""
-    sample = gray[:: 7, :: 7]
-    return bool(sample.size) and float(((sample > 40) & (sample < 215)).mean()) < BINARY_MID_SHARE
+def scan_kind(gray: np.ndarray) -> str:
+    """``"grey"``, or a 1-bit scan: ``"binary"`` (thresholded) or ``"dither"`` (dithered: most
+    black pixels of the paper stand alone). Decided on the scan itself, not the warped page
+    (the warp makes grey edges)."""
+    sample = gray[:: 3, :: 3]
+    if not sample.size or float(((sample > 40) & (sample < 215)).mean()) >= BINARY_MID_SHARE:
+        return "grey"
+    h, w = gray.shape[:2]
+    black = gray[h // 4:3 * h // 4, w // 4:3 * w // 4] < 128  # neighbours: full resolution
+    n = int(black.sum())
+    if not n:
+        return "binary"
+    padded = np.pad(black, 1)
+    neighbours = padded[:-2, 1:-1] | padded[2:, 1:-1] | padded[1:-1, :-2] | padded[1:-1, 2:]
+    alone = int((black & ~neighbours).sum())
+    return "dither" if alone / n > DITHER_ALONE else "binary"
 
 
 def grade(value: float, absent: float, present: float) -> tuple[bool | None, float]:

@@ -55,7 +55,7 @@ def read_scan(ref: Reference, identity: Identity, upright_rgb: np.ndarray, nomin
         initial = from_points(ref_pts, np.asarray(identity.qr_corners, np.float32))
     alignment = align(raster.gray, gray, raster.dpi, initial)
     aligned = warp(upright_rgb, alignment.matrix, raster.gray.shape)
-    ink = marks.page_ink(aligned, raster.ink, raster.dpi, binary=marks.is_binary(gray))
+    ink = marks.page_ink(aligned, raster.ink, raster.dpi, kind=marks.scan_kind(gray))
     shifts = Shifts(ink, raster)
     out = PageReading(alignment=round(alignment.score, 3))
     # a badly aligned page: nothing measured on it is certain, every mark goes to review

@@ -137,8 +137,11 @@ RING_CONTRAST = 0.35
 #: thumbprints on a scan without colour: the densest 8 mm square of new ink in the area; a
 #: thumbprint's ridges fill ~40 % of it, a signature's strokes under 20 % (fractions)
 THUMB_WINDOW_MM, THUMB_DENSE, THUMB_SPARSE = 8.0, 0.32, 0.2
-#: a scan is 1-bit when less than this share of its pixels are mid-grey (fraction), and is blurred
-#: by this much before ink is measured (mm, the Gaussian's sigma)
-BINARY_MID_SHARE, BINARY_BLUR_MM = 0.03, 0.12
+#: a scan is 1-bit when less than this share of its pixels are mid-grey (fraction); it is
+#: dithered when more than this share of its black pixels stand alone (fraction)
+BINARY_MID_SHARE, DITHER_ALONE = 0.03, 0.08
+#: a 1-bit scan is blurred by this much before ink is measured, thresholded and dithered
+#: (mm, the Gaussian's sigma): jagged edges, and dither dots that are paper, not ink
+BINARY_BLUR_MM, DITHER_BLUR_MM = 0.12, 0.25
 #: how far above and below its area a signature's strokes are followed when they start inside it (pt)
 SIGN_SPILL = 8.0
