@@ -27,7 +27,8 @@ from ..errors import Code
 from .thresholds import (BINARY_BLUR_MM, BINARY_MID_SHARE, COLOUR_CHROMA, DITHER_ALONE, DITHER_BLUR_MM, COLOUR_SHARE, FAINT_INK, RED_ABSENT, RED_PRESENT, REVIEW_BELOW,  # noqa: F401
                          RING_CONTRAST, RING_FOUND, RING_NONE, SEAL_RING_MM, SEAL_RING_PX_MM, SIGN_ABSENT,
                          SIGN_PRESENT, SIGN_SPREAD, SPECK, THUMB_DENSE, THUMB_SPARSE, THUMB_WINDOW_MM, TICK_EMPTY,
-                         TICK_SCRIBBLE_INSIDE, TICK_SCRIBBLE_RING, TICK_STRIKE_SIDE, TICK_TICKED, WRITTEN_MIN)
+                         TICK_SCRIBBLE_INSIDE, TICK_SCRIBBLE_RING, TICK_STRIKE_SIDE,
+                         TICK_TICKED, WRITTEN_MIN)
 
 
 Box = tuple[int, int, int, int]
@@ -48,6 +49,7 @@ class PageInk:
     dpi: float
     colour: bool = True  # the scan carries colour (a grey or 1-bit scan cannot show red)
     white: float = 255.0  # the paper's grey level
+    kind: str = "grey"  # "grey" (colour or greyscale), "binary" or "dither" (1-bit): see scan_kind
 
     def faint(self, box, shift=(0, 0)) -> np.ndarray:
         """Light new ink of a region (a faded seal, a pencil tick): lighter than :attr:`dark`."""
@@ -109,7 +111,7 @@ def page_ink(aligned_rgb: np.ndarray, ref_ink: np.ndarray, dpi: float, *, kind: 
     sample = rgb[:: 4, :: 4].astype(np.int16)
     chroma = sample.max(axis=2) - sample.min(axis=2) if sample.size else np.zeros((0, 0), np.int16)
     colour = bool(chroma.size and (chroma > COLOUR_CHROMA).mean() >= COLOUR_SHARE)
-    return PageInk(gray, dark, red, ref_ink, dpi, colour, white)
+    return PageInk(gray, dark, red, ref_ink, dpi, colour, white, kind)
 
 
 def scan_kind(gray: np.ndarray) -> str:
@@ -156,6 +158,7 @@ class Tick:
     confidence: float
     ratio: float
     struck: bool = False  # struck through / scribbled: to review whatever the ratio
+    faint: bool = False  # only light ink in the box, not enough to call it a tick
 
 
 def tick(ink: PageInk, square: Box, shift=(0, 0)) -> Tick:
@@ -173,6 +176,15 @@ def tick(ink: PageInk, square: Box, shift=(0, 0)) -> Tick:
     inside = int((new & free_mask).sum())
     ratio = inside / free
     ticked, conf = grade(ratio, TICK_EMPTY, TICK_TICKED)
+    faint = False
+    if ratio < TICK_TICKED and ink.kind == "grey":  # light ink (a pencil, a faint pen at 150 dpi): a mark, or a doubt
+        light = ink.faint(square, shift)
+        if light.shape == free_mask.shape:
+            light_ratio = int((light & free_mask).sum()) / free
+            if light_ratio >= 2 * TICK_TICKED:
+                ticked, conf, ratio = True, 0.7, max(ratio, light_ratio)
+            elif light_ratio >= TICK_TICKED:
+                ticked, conf, ratio, faint = light_ratio >= 1.5 * TICK_TICKED, 0.45, max(ratio, light_ratio), True
     # struck through: a line running out of the box on both sides at mid height. Measured as
     # the share of columns beside the box that carry new ink (the printed numerals there
     # hide part of the line, never whole columns of it)
@@ -190,13 +202,14 @@ def tick(ink: PageInk, square: Box, shift=(0, 0)) -> Tick:
     # scribbled over: the box is full and the ink spreads well beyond it
     if ratio > TICK_SCRIBBLE_INSIDE and not struck:
         ring = int(side * 0.5)
-        _, around, _, _ = ink.cut((x0 - ring, y0 - ring, x1 + ring, y1 + ring), shift)
-        ring_area = max(1, around.size - (x1 - x0) * (y1 - y0))
+        (rx0, ry0, rx1, ry1), around, _, _ = ink.cut((x0 - ring, y0 - ring, x1 + ring, y1 + ring), shift)
+        # measured where the ring is paper: the numerals beside the box hide a scribble's ink
+        ring_area = max(1, int((~ink.ref_ink[ry0:ry1, rx0:rx1]).sum()) - free)
         if (int(around.sum()) - int(new.sum())) / ring_area > TICK_SCRIBBLE_RING:
             struck = True
     if struck:
         conf = min(conf, 0.4)
-    return Tick(bool(ticked), conf, round(ratio, 4), struck)
+    return Tick(bool(ticked), conf, round(ratio, 4), struck, faint and not struck)
 
 
 def _components_mm2(mask: np.ndarray, mm2: float) -> tuple[float, float]:

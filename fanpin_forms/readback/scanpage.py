@@ -125,9 +125,9 @@ def _read_boxes(form: FormSpec, geo: PageGeometry, raster, ink: marks.PageInk, s
         shift = located.get(i) or shifts.of(row_anchor(geo, box))
         t = marks.tick(ink, raster.boxes.get(i) or raster.px(box.rect), shift)
         if i not in located:  # the boxes were not where the print puts them: do not trust the reading
-            t = marks.Tick(t.ticked, min(t.confidence, 0.55), t.ratio, t.struck)
+            t = marks.Tick(t.ticked, min(t.confidence, 0.55), t.ratio, t.struck, t.faint)
         if t.confidence > cap:
-            t = marks.Tick(t.ticked, cap, t.ratio, t.struck)
+            t = marks.Tick(t.ticked, cap, t.ratio, t.struck, t.faint)
         groups.setdefault((box.stage, box.field), []).append((i, box, t, shift))
     for stage in form.stages:  # every stage of the page has a reading, boxes or not
         if any(s.stage == stage.key for s in geo.signs) or any(d.stage == stage.key for d in geo.dates) \
@@ -154,6 +154,9 @@ def _read_boxes(form: FormSpec, geo: PageGeometry, raster, ink: marks.PageInk, s
                 mark = f"☐{_circled(box.code)}"
                 if t.struck:
                     whys.append(Code.READ_TICK_STRUCK.format(mark=mark, name=_code_name(form, box.code)))
+                elif t.faint:
+                    whys.append(Code.READ_TICK_FAINT.format(mark=mark, name=_code_name(form, box.code),
+                                                            ratio=f"{t.ratio:.0%}"))
                 else:
                     whys.append(Code.READ_TICK_UNCERTAIN.format(mark=mark, name=_code_name(form, box.code),
                                                                 ratio=f"{t.ratio:.0%}"))
