@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import Code
-from .thresholds import (BINARY_BLUR_MM, BINARY_MID_SHARE, COLOUR_CHROMA, DITHER_ALONE, DITHER_BLUR_MM, COLOUR_SHARE, FAINT_INK, RED_ABSENT, RED_PRESENT, REVIEW_BELOW,  # noqa: F401
+from .thresholds import (BINARY_BLUR_MM, BINARY_EDGE_MM, BINARY_MID_SHARE, COLOUR_CHROMA, DITHER_ALONE, DITHER_BLUR_MM,
+                         DITHER_TICK_SCALE, COLOUR_SHARE, FAINT_INK, RED_ABSENT, RED_PRESENT, REVIEW_BELOW,  # noqa: F401
                          RING_CONTRAST, RING_FOUND, RING_NONE, SEAL_RING_MM, SEAL_RING_PX_MM, SIGN_ABSENT,
                          SIGN_PRESENT, SIGN_SPREAD, SPECK, THUMB_DENSE, THUMB_SPARSE, THUMB_WINDOW_MM, TICK_EMPTY,
                          TICK_SCRIBBLE_INSIDE, TICK_SCRIBBLE_RING, TICK_STRIKE_SIDE,
@@ -169,13 +170,23 @@ def tick(ink: PageInk, square: Box, shift=(0, 0)) -> Tick:
     side = max(x1 - x0, y1 - y0)
     (bx0, by0, bx1, by1), new, _, _ = ink.cut(square, shift)
     free_mask = ~ink.ref_ink[by0:by1, bx0:bx1]
+    if ink.kind != "grey":  # a 1-bit scan: the box's own edges come out ragged, keep clear of them
+        import cv2
+
+        k = max(1, int(round(BINARY_EDGE_MM * ink.dpi / 25.4))) * 2 + 1
+        eroded = cv2.erode(free_mask.astype(np.uint8), np.ones((k, k), np.uint8),
+                           borderType=cv2.BORDER_CONSTANT, borderValue=0).astype(bool)
+        if int(eroded.sum()) >= 4:
+            free_mask = eroded
     free = int(free_mask.sum())
     if free < 4:  # the dilation ate the interior (a very low-resolution scan): use it whole
         free_mask = np.ones_like(free_mask)
         free = max(1, free_mask.size)
     inside = int((new & free_mask).sum())
     ratio = inside / free
-    ticked, conf = grade(ratio, TICK_EMPTY, TICK_TICKED)
+    # a dithered scan's paper is a field of dots: a box needs more ink to be sure of
+    scale = DITHER_TICK_SCALE if ink.kind == "dither" else 1.0
+    ticked, conf = grade(ratio, TICK_EMPTY * scale, TICK_TICKED * scale)
     faint = False
     if ratio < TICK_TICKED and ink.kind == "grey":  # light ink (a pencil, a faint pen at 150 dpi): a mark, or a doubt
         light = ink.faint(square, shift)

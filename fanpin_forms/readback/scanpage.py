@@ -32,7 +32,7 @@ from .images import png, to_gray
 from .locate import Shifts, locate_boxes, row_anchor
 from .reference import Reference
 from .results import PageReading, ReviewItem, ReviewKind, SignerReading, StageReading
-from .thresholds import DPI_MAX, DPI_MIN, DPI_STEP, OCR_REVIEW_BELOW, SIGN_BELOW, SIGN_INK_ABOVE, SIGN_SPILL
+from .thresholds import DPI_MAX, DPI_MIN, DPI_STEP, LOCAL_SEARCH, OCR_REVIEW_BELOW, SIGN_BELOW, SIGN_INK_ABOVE, SIGN_SPILL
 
 
 
@@ -64,7 +64,8 @@ def read_scan(ref: Reference, identity: Identity, upright_rgb: np.ndarray, nomin
         out.flagged = Code.READ_ALIGN_LOW.format(score=f"{alignment.score:.2f}")
         cap = max(0.0, min(alignment.score, marks.REVIEW_BELOW - 0.01))
     blank_form = (identity.payload is None or identity.payload.kind == "S") and page_no == 1
-    _read_boxes(ref.form, geo, raster, ink, shifts, out, crops, ref, cap, blank_form)
+    as_blank = identity.payload is not None and identity.payload.kind == "S"  # printed as the blank is
+    _read_boxes(ref.form, geo, raster, ink, shifts, out, crops, ref, cap, blank_form, as_blank)
     overflows = _read_signers(ref.form, geo, raster, ink, shifts, out, crops, cap, ref.county_values)
     _read_dates(ref.form, geo, raster, ink, shifts, out, crops, overflows)
     if text_fields is not None:
@@ -116,15 +117,24 @@ def _stage(out: PageReading, key: str) -> StageReading:
 
 
 def _read_boxes(form: FormSpec, geo: PageGeometry, raster, ink: marks.PageInk, shifts: Shifts, out: PageReading,
-                crops: bool, ref: Reference, cap: float = 1.0, handwritten: bool = True) -> None:
+                crops: bool, ref: Reference, cap: float = 1.0, handwritten: bool = True, as_blank: bool = False
+                ) -> None:
     """Tick boxes; on a blank form (``handwritten``) also numbers written in the blank
-    before the boxes when none is ticked (a pre-filled form prints its values there)."""
+    before the boxes when none is ticked (a pre-filled form prints its values there).
+    ``as_blank``: the page was printed as the blank is (no values pushing boxes along), so
+    its boxes are where the blank has them, and a match far from there is a look-alike."""
     groups: dict[tuple[str | None, str], list[tuple[int, object, marks.Tick, tuple[int, int]]]] = {}
     located = locate_boxes(geo, raster, ink)
+    if as_blank:
+        limit = raster.scale * LOCAL_SEARCH
+        far = {b.stage for i, b in enumerate(geo.boxes)
+               if i in located and max(abs(located[i][0]), abs(located[i][1])) > limit}
+        # one far match shifts the pairing of its whole stage: keep none of that stage's
+        located = {i: v for i, v in located.items() if geo.boxes[i].stage not in far}
     for i, box in enumerate(geo.boxes):
         shift = located.get(i) or shifts.of(row_anchor(geo, box))
         t = marks.tick(ink, raster.boxes.get(i) or raster.px(box.rect), shift)
-        if i not in located:  # the boxes were not where the print puts them: do not trust the reading
+        if i not in located and not as_blank:  # the boxes were not where the print puts them: do not trust it
             t = marks.Tick(t.ticked, min(t.confidence, 0.55), t.ratio, t.struck, t.faint)
         if t.confidence > cap:
             t = marks.Tick(t.ticked, cap, t.ratio, t.struck, t.faint)

@@ -146,3 +146,7 @@ BINARY_MID_SHARE, DITHER_ALONE = 0.03, 0.08
 BINARY_BLUR_MM, DITHER_BLUR_MM = 0.12, 0.25
 #: how far above and below its area a signature's strokes are followed when they start inside it (pt)
 SIGN_SPILL = 8.0
+#: on a 1-bit scan a tick box's interior is measured this far inside the blank's printed edge (mm)
+BINARY_EDGE_MM = 0.2
+#: on a dithered scan the tick thresholds (:data:`TICK_EMPTY`, :data:`TICK_TICKED`) are this many times higher
+DITHER_TICK_SCALE = 2.0
