@@ -289,6 +289,13 @@ class Code(str, Enum):
     SPEC_YAML_MERGE = "表单定义不支持 YAML 合并键「<<」：请把要合并的键直接写出来"
     SPEC_YAML_TAG = "表单定义中不允许使用 YAML 标签「{tag}」：只能写普通的文字、数字、列表和映射"
     SPEC_YAML_DEPTH = "嵌套超过 {max} 层：表单定义不需要这么深的嵌套"
+    # --- read-back on office paper: grey and 1-bit scans, seals by shape, crowded signatures --------
+    READ_DATE_MISSING = "「{role}」已签字，但没有读出日期，请核对"
+    READ_DATE_OVERLAP = "签字或印章压到了日期上，读出「{text}」，请核对日期"
+    READ_SEAL_NO_COLOUR = "扫描件没有颜色，无法按红色确认「{role}」是否盖章（签章处墨迹 {amount} 平方毫米，{ring}），请核对"
+    READ_SEAL_RING = "找到印章的圆环"
+    READ_SEAL_NO_RING = "没有找到印章的圆环"
+    READ_TICK_FAINT = "{mark}（{name}）方框内有很淡的笔迹（{ratio}），无法确定是否打勾"
 
     # --- the case ledger (LEDGER_*): database, import, export ---------------------------
     LEDGER_CORRUPT = "台账数据库 {db} 已损坏或不是数据库文件（{why}）；请从备份恢复，或用 --db 指定另一个文件"

@@ -269,8 +269,18 @@ def _fields(setup: ReadSetup, form, kind: str, value: str, ident: str | None, re
                 if expected is None and not _printed_always(form, key):
                     continue
                 review.add(ReviewItem(None, ReviewKind.FIELD, key,
-                                      Code.READ_FIELD_UNREAD.format(label=slot.label if slot else key), None, 0.0))
+                                      Code.READ_FIELD_UNREAD.format(label=slot.label if slot else key), None, 0.0,
+                                      _unread_crop(readings, key)))
     return fields
+
+
+def _unread_crop(readings: list[PageReading], key: str) -> bytes | None:
+    """The image of where a header value was looked for and not read (its review crop)."""
+    for reading in readings:
+        line = reading.unread_crops.get(key, -1)
+        if 0 <= line < len(reading.line_crops) and reading.line_crops[line]:
+            return reading.line_crops[line]
+    return None
 
 
 def _stages(setup: ReadSetup, form, readings: list[PageReading]) -> dict[str, StageReading]:

@@ -39,6 +39,7 @@ def read_header(ref: Reference, geo: PageGeometry, raster, ink: marks.PageInk, s
     whole_lines = set(range(len(header.line_rects))) if -1 in slots_on else set()
     values: dict[str, tuple[str, float, int]] = {}
     crops_of: list[bytes | None] = []
+    unread: dict[str, int] = {}  # where a value was looked for and not found: its crop, for review
     for li, rect in enumerate(header.line_rects):
         if li in whole_lines:
             continue
@@ -52,23 +53,32 @@ def read_header(ref: Reference, geo: PageGeometry, raster, ink: marks.PageInk, s
             continue
         for slot, (x0, x1) in zip(line_slots, placed):
             box = raster.px(Rect(x0, rect.top - LINE_PAD, x1, rect.bottom + BELOW_LINE))
-            if marks.written(ink, box, shift=shift) < PRINTED_MIN:
-                continue  # nothing printed or written in this blank
             img = ink.image(box, shift)
+            crops_of.append(png(img) if crops else None)
+            if marks.written(ink, box, shift=shift) < PRINTED_MIN:
+                unread[slot.key] = len(crops_of) - 1  # nothing printed or written in this blank
+                continue
             value, score = _trimmed(ocr.read_line(img))
             if value:
-                crops_of.append(png(img) if crops else None)
                 values[slot.key] = (value, round(score, 3), len(crops_of) - 1)
+            else:
+                unread[slot.key] = len(crops_of) - 1
     if whole_lines:
         texts, scores, line_idx = [], [], {}
         for li, rect in enumerate(header.line_rects):
             shift = (0, shifts.of(rect)[1])
             box = raster.px(Rect(left, rect.top - LINE_PAD, right, rect.bottom + BELOW_LINE))
-            if li not in whole_lines or marks.written(ink, box, shift=shift) < marks.WRITTEN_MIN:
+            if li not in whole_lines:
                 texts.append(_blank_line(geo, rect))  # labels only: nothing to read
                 scores.append(1.0)
                 continue
             img = ink.image(box, shift)
+            if marks.written(ink, box, shift=shift) < marks.WRITTEN_MIN:
+                texts.append(_blank_line(geo, rect))  # labels only: nothing to read
+                scores.append(1.0)
+                crops_of.append(png(img) if crops else None)
+                line_idx[li] = len(crops_of) - 1
+                continue
             line = ocr.read_line(img)
             texts.append(line.text)
             scores.append(line.score)
@@ -79,7 +89,11 @@ def read_header(ref: Reference, geo: PageGeometry, raster, ink: marks.PageInk, s
             li = spans.get(key, -1)
             if value and li in whole_lines:
                 values[key] = (value, round(conf, 3), line_idx.get(li, -1))
-    return HeaderReading(values, crops_of)
+        for slot in header.slots:  # a value not read: the crop of its line, else of the first line read
+            li = regions[slot.key][0] if slot.key in regions else -1
+            if slot.key not in values and slot.key not in unread and line_idx:
+                unread[slot.key] = line_idx.get(li, next(iter(line_idx.values())))
+    return HeaderReading(values, crops_of, unread)
 
 
 def _place_slots(raster, ink: marks.PageInk, rect: Rect, regions, left: float, right: float, shift

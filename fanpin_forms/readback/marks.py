@@ -23,9 +23,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .thresholds import (RED_ABSENT, RED_PRESENT, REVIEW_BELOW, SIGN_ABSENT, SIGN_PRESENT, SIGN_SPREAD, SPECK,  # noqa: F401
-                         TICK_EMPTY, TICK_SCRIBBLE_INSIDE, TICK_SCRIBBLE_RING, TICK_STRIKE_SIDE, TICK_TICKED,
-                         WRITTEN_MIN)
+from ..errors import Code
+from .thresholds import (BINARY_BLUR_MM, BINARY_EDGE_MM, BINARY_MID_SHARE, COLOUR_CHROMA, DITHER_ALONE, DITHER_BLUR_MM,
+                         DITHER_TICK_SCALE, COLOUR_SHARE, FAINT_INK, RED_ABSENT, RED_PRESENT, REVIEW_BELOW,  # noqa: F401
+                         RING_CONTRAST, RING_FOUND, RING_NONE, SEAL_RING_MM, SEAL_RING_PX_MM, SIGN_ABSENT,
+                         SIGN_PRESENT, SIGN_SPREAD, SPECK, THUMB_DENSE, THUMB_SPARSE, THUMB_WINDOW_MM, TICK_EMPTY,
+                         TICK_SCRIBBLE_INSIDE, TICK_SCRIBBLE_RING, TICK_STRIKE_SIDE,
+                         TICK_TICKED, WRITTEN_MIN)
 
 
 Box = tuple[int, int, int, int]
@@ -44,6 +48,17 @@ class PageInk:
     red: np.ndarray  # bool: red ink on the scan
     ref_ink: np.ndarray  # bool: printed ink of the blank, dilated
     dpi: float
+    colour: bool = True  # the scan carries colour (a grey or 1-bit scan cannot show red)
+    white: float = 255.0  # the paper's grey level
+    kind: str = "grey"  # "grey" (colour or greyscale), "binary" or "dither" (1-bit): see scan_kind
+
+    def faint(self, box, shift=(0, 0)) -> np.ndarray:
+        """Light new ink of a region (a faded seal, a pencil tick): lighter than :attr:`dark`."""
+        boxes = self._boxes(box, shift)
+        if boxes is None:
+            return np.zeros((0, 0), dtype=bool)
+        (x0, y0, x1, y1), (sx0, sy0, sx1, sy1) = boxes
+        return (self.gray[sy0:sy1, sx0:sx1] < self.white * FAINT_INK) & ~self.ref_ink[y0:y1, x0:x1]
 
     @property
     def mm2(self) -> float:
@@ -80,16 +95,42 @@ class PageInk:
         return self.gray[max(0, y0 + dy):min(h, y1 + dy), max(0, x0 + dx):min(w, x1 + dx)]
 
 
-def page_ink(aligned_rgb: np.ndarray, ref_ink: np.ndarray, dpi: float) -> PageInk:
+def page_ink(aligned_rgb: np.ndarray, ref_ink: np.ndarray, dpi: float, *, kind: str = "grey") -> PageInk:
+    """``kind``: of the scan, from :func:`scan_kind`."""
     import cv2
 
     rgb = np.ascontiguousarray(aligned_rgb)
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    if kind != "grey":
+        # a 1-bit scan (thresholded or dithered): dither dots and jagged edges are not ink,
+        # a dithered light stroke is; a blur turns both back into grey levels
+        gray = cv2.GaussianBlur(gray, (0, 0), (DITHER_BLUR_MM if kind == "dither" else BINARY_BLUR_MM) * dpi / 25.4)
     white = float(np.percentile(gray[:: 8, :: 8], 90)) if gray.size else 255.0
     dark = gray < max(90.0, white * 0.66)
     r, g, b = cv2.split(rgb)
     red = (r > 110) & (cv2.subtract(r, g) > 45) & (cv2.subtract(r, b) > 35)
-    return PageInk(gray, dark, red, ref_ink, dpi)
+    sample = rgb[:: 4, :: 4].astype(np.int16)
+    chroma = sample.max(axis=2) - sample.min(axis=2) if sample.size else np.zeros((0, 0), np.int16)
+    colour = bool(chroma.size and (chroma > COLOUR_CHROMA).mean() >= COLOUR_SHARE)
+    return PageInk(gray, dark, red, ref_ink, dpi, colour, white, kind)
+
+
+def scan_kind(gray: np.ndarray) -> str:
+    """``"grey"``, or a 1-bit scan: ``"binary"`` (thresholded) or ``"dither"`` (dithered: most
+    black pixels of the paper stand alone). Decided on the scan itself, not the warped page
+    (the warp makes grey edges)."""
+    sample = gray[:: 3, :: 3]
+    if not sample.size or float(((sample > 40) & (sample < 215)).mean()) >= BINARY_MID_SHARE:
+        return "grey"
+    h, w = gray.shape[:2]
+    black = gray[h // 4:3 * h // 4, w // 4:3 * w // 4] < 128  # neighbours: full resolution
+    n = int(black.sum())
+    if not n:
+        return "binary"
+    padded = np.pad(black, 1)
+    neighbours = padded[:-2, 1:-1] | padded[2:, 1:-1] | padded[1:-1, :-2] | padded[1:-1, 2:]
+    alone = int((black & ~neighbours).sum())
+    return "dither" if alone / n > DITHER_ALONE else "binary"
 
 
 def grade(value: float, absent: float, present: float) -> tuple[bool | None, float]:
@@ -118,6 +159,7 @@ class Tick:
     confidence: float
     ratio: float
     struck: bool = False  # struck through / scribbled: to review whatever the ratio
+    faint: bool = False  # only light ink in the box, not enough to call it a tick
 
 
 def tick(ink: PageInk, square: Box, shift=(0, 0)) -> Tick:
@@ -128,13 +170,32 @@ def tick(ink: PageInk, square: Box, shift=(0, 0)) -> Tick:
     side = max(x1 - x0, y1 - y0)
     (bx0, by0, bx1, by1), new, _, _ = ink.cut(square, shift)
     free_mask = ~ink.ref_ink[by0:by1, bx0:bx1]
+    if ink.kind != "grey":  # a 1-bit scan: the box's own edges come out ragged, keep clear of them
+        import cv2
+
+        k = max(1, int(round(BINARY_EDGE_MM * ink.dpi / 25.4))) * 2 + 1
+        eroded = cv2.erode(free_mask.astype(np.uint8), np.ones((k, k), np.uint8),
+                           borderType=cv2.BORDER_CONSTANT, borderValue=0).astype(bool)
+        if int(eroded.sum()) >= 4:
+            free_mask = eroded
     free = int(free_mask.sum())
     if free < 4:  # the dilation ate the interior (a very low-resolution scan): use it whole
         free_mask = np.ones_like(free_mask)
         free = max(1, free_mask.size)
     inside = int((new & free_mask).sum())
     ratio = inside / free
-    ticked, conf = grade(ratio, TICK_EMPTY, TICK_TICKED)
+    # a dithered scan's paper is a field of dots: a box needs more ink to be sure of
+    scale = DITHER_TICK_SCALE if ink.kind == "dither" else 1.0
+    ticked, conf = grade(ratio, TICK_EMPTY * scale, TICK_TICKED * scale)
+    faint = False
+    if ratio < TICK_TICKED and ink.kind == "grey":  # light ink (a pencil, a faint pen at 150 dpi): a mark, or a doubt
+        light = ink.faint(square, shift)
+        if light.shape == free_mask.shape:
+            light_ratio = int((light & free_mask).sum()) / free
+            if light_ratio >= 2 * TICK_TICKED:
+                ticked, conf, ratio = True, 0.7, max(ratio, light_ratio)
+            elif light_ratio >= TICK_TICKED:
+                ticked, conf, ratio, faint = light_ratio >= 1.5 * TICK_TICKED, 0.45, max(ratio, light_ratio), True
     # struck through: a line running out of the box on both sides at mid height. Measured as
     # the share of columns beside the box that carry new ink (the printed numerals there
     # hide part of the line, never whole columns of it)
@@ -152,13 +213,14 @@ def tick(ink: PageInk, square: Box, shift=(0, 0)) -> Tick:
     # scribbled over: the box is full and the ink spreads well beyond it
     if ratio > TICK_SCRIBBLE_INSIDE and not struck:
         ring = int(side * 0.5)
-        _, around, _, _ = ink.cut((x0 - ring, y0 - ring, x1 + ring, y1 + ring), shift)
-        ring_area = max(1, around.size - (x1 - x0) * (y1 - y0))
+        (rx0, ry0, rx1, ry1), around, _, _ = ink.cut((x0 - ring, y0 - ring, x1 + ring, y1 + ring), shift)
+        # measured where the ring is paper: the numerals beside the box hide a scribble's ink
+        ring_area = max(1, int((~ink.ref_ink[ry0:ry1, rx0:rx1]).sum()) - free)
         if (int(around.sum()) - int(new.sum())) / ring_area > TICK_SCRIBBLE_RING:
             struck = True
     if struck:
         conf = min(conf, 0.4)
-    return Tick(bool(ticked), conf, round(ratio, 4), struck)
+    return Tick(bool(ticked), conf, round(ratio, 4), struck, faint and not struck)
 
 
 def _components_mm2(mask: np.ndarray, mm2: float) -> tuple[float, float]:
@@ -201,13 +263,43 @@ class Sign:
     confidence: float
     ink_mm2: float
     red_mm2: float
+    note: str = ""  # why a seal or thumbprint could not be decided (a scan without colour)
+    #: strokes of the signature outside its box: (box in the blank's frame, mask), or None
+    overflow: tuple[Box, np.ndarray] | None = None
 
 
-def sign(ink: PageInk, area: Box, marks: tuple[str, ...], exclude=(), shift=(0, 0), red_area: Box | None = None
-         ) -> Sign:
+def _spilt(ink: PageInk, box: Box, core: np.ndarray, spill: Box, spill_exclude, shift
+           ) -> tuple[np.ndarray, Box, np.ndarray]:
+    """The ink of a signature that runs out of its box: every new-ink stroke in ``spill``
+    that touches the ink inside the box (``core``, of ``box``) counts whole. Returns (the
+    signature's ink in the spill box, the spill box clipped, that ink outside ``box``)."""
+    import cv2
+
+    sbox, snew, sred, _ = ink.cut(spill, shift)
+    sdark = snew & ~sred & _excluded(sbox, spill_exclude)
+    ox, oy = box[0] - sbox[0], box[1] - sbox[1]
+    ch, cw = core.shape
+    inner = np.zeros_like(sdark)
+    if ox >= 0 and oy >= 0 and ch and cw:
+        inner[oy:oy + ch, ox:ox + cw] = core[:sdark.shape[0] - oy, :sdark.shape[1] - ox]
+    if not inner.any():
+        return inner, sbox, np.zeros_like(inner)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((sdark | inner).astype(np.uint8), connectivity=8)
+    touching = np.unique(labels[inner])
+    touching = touching[touching != 0]
+    whole = np.isin(labels, touching)
+    outside = whole.copy()
+    outside[max(0, oy):max(0, oy) + ch, max(0, ox):max(0, ox) + cw] = False
+    return whole, sbox, outside
+
+
+def sign(ink: PageInk, area: Box, marks: tuple[str, ...], exclude=(), shift=(0, 0), red_area: Box | None = None,
+         spill: Box | None = None, spill_exclude=()) -> Sign:
     """Signature / seal / thumbprint of one signer. ``area``: where the signature goes;
     ``red_area``: where a seal or thumbprint may be (bigger; default ``area``);
-    ``exclude``: other regions' boxes (dates, tick boxes)."""
+    ``exclude``: other regions' boxes (dates, tick boxes); ``spill``: where a signature may
+    run on to (over the date, beyond the line): strokes there that start in ``area`` count,
+    and are returned in :attr:`Sign.overflow` (except the ``spill_exclude`` boxes)."""
     box, new, red_here, _ = ink.cut(area, shift)
     mask = _excluded(box, exclude)
     dark = new & mask & ~red_here
@@ -215,21 +307,37 @@ def sign(ink: PageInk, area: Box, marks: tuple[str, ...], exclude=(), shift=(0, 
         red = red_here & mask
     else:
         _, _, red, _ = ink.cut(red_area, shift)  # a seal may sit on the date: nothing excluded
-    ink_mm2, spread = _components_mm2(dark, ink.mm2)
+    overflow = None
+    measured = dark
+    if spill is not None and dark.any():
+        measured, sbox, outside = _spilt(ink, box, dark, spill, spill_exclude, shift)
+        if outside.any():
+            overflow = (sbox, outside)
+    ink_mm2, spread = _components_mm2(measured, ink.mm2)
     red_mm2, _ = _components_mm2(red, ink.mm2)
     has_ink, ink_conf = grade(ink_mm2, SIGN_ABSENT, SIGN_PRESENT)
     if has_ink and spread < SIGN_SPREAD:
         has_ink, ink_conf = True, min(ink_conf, 0.5)
     has_red, red_conf = grade(red_mm2, RED_ABSENT, RED_PRESENT)
-    seal = "盖章" in marks and has_red
-    thumb = "按手印" in marks and has_red
+    note = ""
+    seal_state, thumb_state = (has_red, red_conf), (has_red, red_conf)
+    if "盖章" in marks or ("按手印" in marks and not ink.colour):
+        seal_box = red_area if red_area is not None else area
+        sbox, snew, _, _ = ink.cut(seal_box, shift)
+        other_mm2, _ = _components_mm2(snew & _excluded(sbox, exclude), ink.mm2)
+        if "盖章" in marks:
+            seal_state, note = _seal_state(ink, seal_box, shift, has_red, red_conf, other_mm2)
+        if "按手印" in marks and not ink.colour:
+            thumb_state = _thumb_state(ink, snew & _excluded(sbox, exclude))
+    seal = "盖章" in marks and seal_state[0]
+    thumb = "按手印" in marks and thumb_state[0]
     wanted = []
     if "签字" in marks:
         wanted.append((has_ink, ink_conf))
     if "按手印" in marks:  # a red thumbprint, or (ink) a black one
-        wanted.append((has_red, red_conf) if has_red or not has_ink else (has_ink, ink_conf))
+        wanted.append(thumb_state if thumb_state[0] or not has_ink else (has_ink, ink_conf))
     if "盖章" in marks:
-        wanted.append((has_red, red_conf))
+        wanted.append(seal_state)
     if not wanted:
         wanted.append((has_ink, ink_conf))
     # present if any asked-for mark is there (a signature, or a thumbprint instead of it)
@@ -238,7 +346,160 @@ def sign(ink: PageInk, area: Box, marks: tuple[str, ...], exclude=(), shift=(0, 
         present, conf = True, max(yes)
     else:
         present, conf = False, min(c for _, c in wanted)
-    return Sign(bool(present), bool(seal), bool(thumb), round(conf, 3), round(ink_mm2, 2), round(red_mm2, 2))
+    return Sign(bool(present), bool(seal), bool(thumb), round(conf, 3), round(ink_mm2, 2), round(red_mm2, 2), note,
+                overflow)
+
+
+@dataclass
+class Ring:
+    """The best ring of ink found in an area: share of its visible angles with ink, how much
+    sparser the band just outside is, its centre (px, the area's frame) and radius (mm)."""
+
+    coverage: float
+    contrast: float
+    centre: tuple[int, int]
+    radius_mm: float
+
+    @property
+    def found(self) -> bool:
+        return self.coverage >= RING_FOUND and self.contrast >= RING_CONTRAST
+
+    @property
+    def none(self) -> bool:
+        return self.coverage < RING_NONE or self.contrast < RING_CONTRAST / 2
+
+
+def seal_ring(ink: PageInk, area: Box, shift=(0, 0)) -> Ring | None:
+    """A seal by its shape: the ring of ink (38–45 mm across) whose centre lies in ``area``.
+
+    Candidates are the best matches of annulus templates over the new ink (light ink too:
+    a stamp pad never inks evenly), at :data:`SEAL_RING_PX_MM`; each is then measured by
+    its angular profile: for how many directions from the centre the ring's band holds
+    ink. Directions where the band lies on the blank's printed ink (a label, a table line)
+    or off the page say nothing and are left out. Text and lines cross a circle at a few
+    points only; a ring covers nearly every direction. None if the area is empty."""
+    import cv2
+
+    px_mm = ink.dpi / 25.4
+    r_lo, r_hi = SEAL_RING_MM
+    x0, y0, x1, y1 = (int(v) for v in area)
+    grow = int(r_hi * px_mm)
+    win = (x0 - grow, y0 - grow, x1 + grow, y1 + grow)
+    (wx0, wy0, wx1, wy1), new, red, _ = ink.cut(win, shift)
+    if new.size == 0:
+        return None
+    mask = ink.faint((wx0, wy0, wx1, wy1), shift) | new | red
+    if int(mask.sum()) * ink.mm2 < 20.0:  # a ring 38 mm across has well over 20 mm² of ink
+        return None
+    hidden = ink.ref_ink[wy0:wy1, wx0:wx1]
+    k = SEAL_RING_PX_MM / px_mm
+    small = cv2.resize(mask.astype(np.float32), (max(1, int(mask.shape[1] * k)), max(1, int(mask.shape[0] * k))),
+                       interpolation=cv2.INTER_AREA)
+    # centres searched inside the area only
+    cx0, cy0 = int((x0 - wx0) * k), int((y0 - wy0) * k)
+    cx1, cy1 = max(cx0 + 1, int((x1 - wx0) * k)), max(cy0 + 1, int((y1 - wy0) * k))
+    candidates = []
+    for r_mm in np.arange(r_lo, r_hi + 0.01, 1.0):
+        r = r_mm * SEAL_RING_PX_MM
+        size = int(2 * r + 5) | 1
+        kern = np.zeros((size, size), np.float32)
+        c = size // 2
+        cv2.circle(kern, (c, c), int(round(r)), 1.0, thickness=max(2, int(SEAL_RING_PX_MM * 1.5)))
+        kern /= kern.sum()
+        resp = cv2.filter2D(small, -1, kern, borderType=cv2.BORDER_CONSTANT)[cy0:cy1, cx0:cx1]
+        if resp.size == 0:
+            continue
+        iy, ix = np.unravel_index(int(np.argmax(resp)), resp.shape)
+        candidates.append((float(resp[iy, ix]), (ix + cx0) / k, (iy + cy0) / k, r_mm))
+    candidates.sort(reverse=True)
+    best: Ring | None = None
+    for _, cx, cy, r_mm in candidates[:3]:
+        ring = _ring_profile(mask, hidden, cx, cy, r_mm * px_mm, px_mm)
+        if ring is not None and (best is None or ring.coverage - 0.5 * (1 - ring.contrast) >
+                                 best.coverage - 0.5 * (1 - best.contrast)):
+            best = Ring(ring.coverage, ring.contrast, (int(cx) + wx0, int(cy) + wy0), ring.radius_mm)
+    return best
+
+
+def _ring_profile(mask: np.ndarray, hidden: np.ndarray, cx: float, cy: float, r: float, px_mm: float
+                  ) -> Ring | None:
+    """Angular coverage of the ring of radius about ``r`` (px) around (cx, cy), the radius
+    refined within ±2 mm, and the coverage of the band 3–5 mm outside it."""
+    h, w = mask.shape
+    angles = np.linspace(0, 2 * np.pi, 120, endpoint=False)
+    cos, sin = np.cos(angles)[:, None], np.sin(angles)[:, None]
+
+    def band(r0: float, r1: float) -> tuple[np.ndarray, np.ndarray]:
+        radii = np.linspace(r0, r1, max(3, int((r1 - r0) / max(1.0, px_mm * 0.3)) + 1))[None, :]
+        xs = np.rint(cx + cos * radii).astype(int)
+        ys = np.rint(cy + sin * radii).astype(int)
+        inside = (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h)
+        xs, ys = np.clip(xs, 0, w - 1), np.clip(ys, 0, h - 1)
+        hit = (mask[ys, xs] & inside).any(axis=1)
+        seen = (inside & ~hidden[ys, xs]).any(axis=1)
+        return hit, seen
+
+    best = None
+    for dr in np.arange(-2.0, 2.01, 0.5):
+        rr = r + dr * px_mm
+        hit, seen = band(rr - px_mm, rr + px_mm)
+        n = int(seen.sum())
+        if n < len(angles) // 3:
+            continue
+        cov = float((hit & seen).sum()) / n
+        if best is None or cov > best[0]:
+            best = (cov, rr)
+    if best is None:
+        return None
+    cov, rr = best
+    hit, seen = band(rr + 3 * px_mm, rr + 5 * px_mm)
+    out_cov = float((hit & seen).sum()) / max(1, int(seen.sum()))
+    return Ring(round(cov, 3), round(cov - out_cov, 3), (int(cx), int(cy)), round(rr / px_mm, 1))
+
+
+def _seal_state(ink: PageInk, area: Box, shift, has_red: bool, red_conf: float, other_mm2: float
+                ) -> tuple[tuple[bool, float], str]:
+    """(seal there, confidence) and, when unsure, why. Red is one clue, the ring another:
+    on a colour scan red decides unless a ring of another ink is plain; on a scan without
+    colour the absence of red proves nothing, so only a ring says yes, and ink in the area
+    without a ring is unsure, never a confident 未盖章."""
+    if ink.colour and has_red:
+        return (True, red_conf), ""
+    ring = seal_ring(ink, area, shift)
+    if ring is not None and ring.found:
+        return (True, round(min(0.95, 0.6 + ring.coverage * 0.35), 3)), ""
+    if ink.colour:
+        return (has_red, red_conf), ""
+    what = Code.READ_SEAL_RING.format() if ring is not None and not ring.none else Code.READ_SEAL_NO_RING.format()
+    if ring is not None and not ring.none:
+        return (False, 0.45), what
+    if other_mm2 >= RED_ABSENT:
+        return (False, 0.4), what
+    return grade(other_mm2, RED_ABSENT, RED_PRESENT), ""
+
+
+def _thumb_state(ink: PageInk, new: np.ndarray) -> tuple[bool, float]:
+    """A thumbprint on a scan without colour: a dense patch of ink (ridges), where a
+    signature is strokes. (state, confidence); unsure between the two densities."""
+    import cv2
+
+    if new.size == 0 or not new.any():
+        return False, 1.0
+    side = max(3, int(THUMB_WINDOW_MM * ink.dpi / 25.4))
+    if new.shape[0] < side or new.shape[1] < side:
+        return False, 0.5
+    density = float(cv2.boxFilter(new.astype(np.float32), -1, (side, side), normalize=True,
+                                  borderType=cv2.BORDER_CONSTANT).max())
+    if density >= THUMB_DENSE:
+        return True, round(min(1.0, 0.75 + (density - THUMB_DENSE)), 3)
+    if density <= THUMB_SPARSE:
+        return False, round(0.75 + 0.25 * (1 - density / THUMB_SPARSE), 3)
+    return density >= (THUMB_DENSE + THUMB_SPARSE) / 2, 0.45
+
+
+def area_mm2(mask: np.ndarray, mm2: float) -> float:
+    """mm² of a mask's components bigger than specks."""
+    return _components_mm2(mask, mm2)[0]
 
 
 def written(ink: PageInk, box: Box, exclude=(), shift=(0, 0)) -> float:

@@ -118,6 +118,7 @@ class PageReading:
     codes_confidence: float = 1.0
     fields: dict[str, tuple[str, float, int]] = field(default_factory=dict)  # key → (value, confidence, line)
     line_crops: list[bytes | None] = field(default_factory=list)
+    unread_crops: dict[str, int] = field(default_factory=dict)  # key → line crop of a value not read
     review: list[ReviewItem] = field(default_factory=list)
     alignment: float = 1.0
     flagged: str = ""
@@ -129,6 +130,8 @@ class HeaderReading:
 
     fields: dict[str, tuple[str, float, int]] = field(default_factory=dict)
     line_crops: list[bytes | None] = field(default_factory=list)
+    #: key → index in ``line_crops`` of where a value was looked for and not read (its review crop)
+    unread_crops: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass

@@ -91,8 +91,9 @@ SEAL_RADIUS = 60.0
 #: tick boxes: share of new ink in the box interior below which a box is empty, above which ticked
 #: (fraction of the interior's pixels)
 TICK_EMPTY, TICK_TICKED = 0.035, 0.09
-#: …and of the interior and the outside ring, above which heavy ink is a scribble, not a fill (fractions)
-TICK_SCRIBBLE_INSIDE, TICK_SCRIBBLE_RING = 0.45, 0.18
+#: …and of the interior and the outside ring's paper (the printed numerals left out), above which
+#: heavy ink is a scribble, not a fill (fractions)
+TICK_SCRIBBLE_INSIDE, TICK_SCRIBBLE_RING = 0.45, 0.12
 #: share of the columns beside a box (left and right strips) holding ink for a box to count as
 #: struck out (fraction of the strip)
 TICK_STRIKE_SIDE = 0.5
@@ -116,3 +117,36 @@ LABEL_END = 36.0
 #: crops stop this far below the text line, above the blank's underline (pt): "一" over its
 #: underline reads "二"
 BELOW_LINE = 0.5
+
+# --- seals and thumbprints by shape (scans without colour) ----------------------------------------------
+
+#: a scan is in colour when at least this share of its pixels has a chroma (max − min of R, G, B)
+#: above :data:`COLOUR_CHROMA` (fraction of the pixels; 0–255)
+COLOUR_SHARE, COLOUR_CHROMA = 0.0002, 40
+#: grey level, as a fraction of the paper's white, under which a pixel is light ink: a faded seal,
+#: a light pencil tick (fraction)
+FAINT_INK = 0.82
+#: radii a seal's ring is looked for at (mm; official seals are 38–45 mm across, special-purpose ones smaller)
+SEAL_RING_MM = (11.0, 24.0)
+#: the ring search works at this resolution (px per mm)
+SEAL_RING_PX_MM = 2.0
+#: share of a ring's visible angles that must carry ink for a ring to be found, and below which
+#: there is no ring (fractions); between them the seal goes to review
+RING_FOUND, RING_NONE = 0.8, 0.55
+#: how much sparser the band just outside the ring must be than the ring (fraction of the angles)
+RING_CONTRAST = 0.35
+#: thumbprints on a scan without colour: the densest 8 mm square of new ink in the area; a
+#: thumbprint's ridges fill ~40 % of it, a signature's strokes under 20 % (fractions)
+THUMB_WINDOW_MM, THUMB_DENSE, THUMB_SPARSE = 8.0, 0.32, 0.2
+#: a scan is 1-bit when less than this share of its pixels are mid-grey (fraction); it is
+#: dithered when more than this share of its black pixels stand alone (fraction)
+BINARY_MID_SHARE, DITHER_ALONE = 0.03, 0.08
+#: a 1-bit scan is blurred by this much before ink is measured, thresholded and dithered
+#: (mm, the Gaussian's sigma): jagged edges, and dither dots that are paper, not ink
+BINARY_BLUR_MM, DITHER_BLUR_MM = 0.12, 0.25
+#: how far above and below its area a signature's strokes are followed when they start inside it (pt)
+SIGN_SPILL = 8.0
+#: on a 1-bit scan a tick box's interior is measured this far inside the blank's printed edge (mm)
+BINARY_EDGE_MM = 0.2
+#: on a dithered scan the tick thresholds (:data:`TICK_EMPTY`, :data:`TICK_TICKED`) are this many times higher
+DITHER_TICK_SCALE = 2.0
