@@ -24,133 +24,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import Code
-from .thresholds import (BINARY_BLUR_MM, BINARY_EDGE_MM, BINARY_MID_SHARE, COLOUR_CHROMA, DITHER_ALONE, DITHER_BLUR_MM,
-                         DITHER_TICK_SCALE, COLOUR_SHARE, FAINT_INK, RED_ABSENT, RED_PRESENT, REVIEW_BELOW,  # noqa: F401
-                         RING_CONTRAST, RING_FOUND, RING_NONE, SEAL_RING_MM, SEAL_RING_PX_MM, SIGN_ABSENT,
+from .ink import Box, PageInk, _clip, grade, page_ink, scan_kind  # noqa: F401  (the marks API)
+from .seals import Ring, find_ring
+from .thresholds import (BINARY_EDGE_MM, DITHER_TICK_SCALE, RED_ABSENT, RED_PRESENT, SEAL_RING_MM, SIGN_ABSENT,
                          SIGN_PRESENT, SIGN_SPREAD, SPECK, THUMB_DENSE, THUMB_SPARSE, THUMB_WINDOW_MM, TICK_EMPTY,
-                         TICK_SCRIBBLE_INSIDE, TICK_SCRIBBLE_RING, TICK_STRIKE_SIDE,
-                         TICK_TICKED, WRITTEN_MIN)
+                         TICK_SCRIBBLE_INSIDE, TICK_SCRIBBLE_RING, TICK_STRIKE_SIDE, TICK_TICKED)
+from .thresholds import REVIEW_BELOW, WRITTEN_MIN  # noqa: F401  (used by callers as marks.REVIEW_BELOW ...)
 
-
-Box = tuple[int, int, int, int]
-
-
-@dataclass
-class PageInk:
-    """The aligned scan (in the blank's pixel frame) and the blank's printed ink.
-
-    Regions are cut with a local ``shift`` (dx, dy): where this part of the scan
-    really is, relative to the global alignment (a form printed from a template
-    whose line pitch changed a little, paper that stretched unevenly)."""
-
-    gray: np.ndarray
-    dark: np.ndarray  # bool: dark pixels of the scan
-    red: np.ndarray  # bool: red ink on the scan
-    ref_ink: np.ndarray  # bool: printed ink of the blank, dilated
-    dpi: float
-    colour: bool = True  # the scan carries colour (a grey or 1-bit scan cannot show red)
-    white: float = 255.0  # the paper's grey level
-    kind: str = "grey"  # "grey" (colour or greyscale), "binary" or "dither" (1-bit): see scan_kind
-
-    def faint(self, box, shift=(0, 0)) -> np.ndarray:
-        """Light new ink of a region (a faded seal, a pencil tick): lighter than :attr:`dark`."""
-        boxes = self._boxes(box, shift)
-        if boxes is None:
-            return np.zeros((0, 0), dtype=bool)
-        (x0, y0, x1, y1), (sx0, sy0, sx1, sy1) = boxes
-        return (self.gray[sy0:sy1, sx0:sx1] < self.white * FAINT_INK) & ~self.ref_ink[y0:y1, x0:x1]
-
-    @property
-    def mm2(self) -> float:
-        """Area of one pixel in mm²."""
-        return (25.4 / self.dpi) ** 2
-
-    def _boxes(self, box, shift) -> tuple[Box, Box] | None:
-        """The box clipped so that it and its shifted twin lie on the page."""
-        h, w = self.gray.shape
-        dx, dy = shift
-        x0, y0, x1, y1 = (int(v) for v in box)
-        x0, y0 = max(x0, 0, -dx), max(y0, 0, -dy)
-        x1, y1 = min(x1, w, w - dx), min(y1, h, h - dy)
-        if x1 <= x0 or y1 <= y0:
-            return None
-        return (x0, y0, x1, y1), (x0 + dx, y0 + dy, x1 + dx, y1 + dy)
-
-    def cut(self, box, shift=(0, 0)) -> tuple[Box, np.ndarray, np.ndarray, np.ndarray]:
-        """(clipped box, new ink, red ink, grey) of a region; new ink = dark, not printed on the blank."""
-        boxes = self._boxes(box, shift)
-        if boxes is None:
-            empty = np.zeros((0, 0), dtype=bool)
-            return (0, 0, 0, 0), empty, empty, np.zeros((0, 0), dtype=np.uint8)
-        (x0, y0, x1, y1), (sx0, sy0, sx1, sy1) = boxes
-        dark = self.dark[sy0:sy1, sx0:sx1]
-        new = dark & ~self.ref_ink[y0:y1, x0:x1]
-        return (x0, y0, x1, y1), new, self.red[sy0:sy1, sx0:sx1], self.gray[sy0:sy1, sx0:sx1]
-
-    def image(self, box, shift=(0, 0)) -> np.ndarray:
-        """The scan's grey pixels of a region (for OCR and review crops)."""
-        h, w = self.gray.shape
-        x0, y0, x1, y1 = (int(v) for v in box)
-        dx, dy = shift
-        return self.gray[max(0, y0 + dy):min(h, y1 + dy), max(0, x0 + dx):min(w, x1 + dx)]
-
-
-def page_ink(aligned_rgb: np.ndarray, ref_ink: np.ndarray, dpi: float, *, kind: str = "grey") -> PageInk:
-    """``kind``: of the scan, from :func:`scan_kind`."""
-    import cv2
-
-    rgb = np.ascontiguousarray(aligned_rgb)
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    if kind != "grey":
-        # a 1-bit scan (thresholded or dithered): dither dots and jagged edges are not ink,
-        # a dithered light stroke is; a blur turns both back into grey levels
-        gray = cv2.GaussianBlur(gray, (0, 0), (DITHER_BLUR_MM if kind == "dither" else BINARY_BLUR_MM) * dpi / 25.4)
-    white = float(np.percentile(gray[:: 8, :: 8], 90)) if gray.size else 255.0
-    dark = gray < max(90.0, white * 0.66)
-    r, g, b = cv2.split(rgb)
-    red = (r > 110) & (cv2.subtract(r, g) > 45) & (cv2.subtract(r, b) > 35)
-    sample = rgb[:: 4, :: 4].astype(np.int16)
-    chroma = sample.max(axis=2) - sample.min(axis=2) if sample.size else np.zeros((0, 0), np.int16)
-    colour = bool(chroma.size and (chroma > COLOUR_CHROMA).mean() >= COLOUR_SHARE)
-    return PageInk(gray, dark, red, ref_ink, dpi, colour, white, kind)
-
-
-def scan_kind(gray: np.ndarray) -> str:
-    """``"grey"``, or a 1-bit scan: ``"binary"`` (thresholded) or ``"dither"`` (dithered: most
-    black pixels of the paper stand alone). Decided on the scan itself, not the warped page
-    (the warp makes grey edges)."""
-    sample = gray[:: 3, :: 3]
-    if not sample.size or float(((sample > 40) & (sample < 215)).mean()) >= BINARY_MID_SHARE:
-        return "grey"
-    h, w = gray.shape[:2]
-    black = gray[h // 4:3 * h // 4, w // 4:3 * w // 4] < 128  # neighbours: full resolution
-    n = int(black.sum())
-    if not n:
-        return "binary"
-    padded = np.pad(black, 1)
-    neighbours = padded[:-2, 1:-1] | padded[2:, 1:-1] | padded[1:-1, :-2] | padded[1:-1, 2:]
-    alone = int((black & ~neighbours).sum())
-    return "dither" if alone / n > DITHER_ALONE else "binary"
-
-
-def grade(value: float, absent: float, present: float) -> tuple[bool | None, float]:
-    """(state, confidence) of a measure against its two thresholds.
-
-    At or below ``absent``: False, confidence from 1.0 (no ink) down to 0.75; at or
-    above ``present``: True, from 0.75 up to 1.0 (twice the threshold); between them
-    None (unsure), confidence under :data:`REVIEW_BELOW`."""
-    if value <= absent:
-        return False, round(1.0 - 0.25 * (value / absent if absent else 0.0), 3)
-    if value >= present:
-        return True, round(min(1.0, 0.75 + 0.25 * (value - present) / present), 3)
-    mid = (absent + present) / 2
-    return (value >= mid), round(0.3 + 0.25 * abs(value - mid) / (present - absent) * 2, 3)
-
-
-def _clip(box, shape) -> tuple[int, int, int, int]:
-    h, w = shape[:2]
-    x0, y0, x1, y1 = box
-    return max(0, int(x0)), max(0, int(y0)), min(w, int(x1)), min(h, int(y1))
 
 
 @dataclass
@@ -350,25 +230,6 @@ def sign(ink: PageInk, area: Box, marks: tuple[str, ...], exclude=(), shift=(0, 
                 overflow)
 
 
-@dataclass
-class Ring:
-    """The best ring of ink found in an area: share of its visible angles with ink, how much
-    sparser the band just outside is, its centre (px, the area's frame) and radius (mm)."""
-
-    coverage: float
-    contrast: float
-    centre: tuple[int, int]
-    radius_mm: float
-
-    @property
-    def found(self) -> bool:
-        return self.coverage >= RING_FOUND and self.contrast >= RING_CONTRAST
-
-    @property
-    def none(self) -> bool:
-        return self.coverage < RING_NONE or self.contrast < RING_CONTRAST / 2
-
-
 def seal_ring(ink: PageInk, area: Box, shift=(0, 0)) -> Ring | None:
     """A seal by its shape: the ring of ink (38–45 mm across) whose centre lies in ``area``.
 
@@ -378,8 +239,6 @@ def seal_ring(ink: PageInk, area: Box, shift=(0, 0)) -> Ring | None:
     ink. Directions where the band lies on the blank's printed ink (a label, a table line)
     or off the page say nothing and are left out. Text and lines cross a circle at a few
     points only; a ring covers nearly every direction. None if the area is empty."""
-    import cv2
-
     px_mm = ink.dpi / 25.4
     r_lo, r_hi = SEAL_RING_MM
     x0, y0, x1, y1 = (int(v) for v in area)
@@ -392,69 +251,10 @@ def seal_ring(ink: PageInk, area: Box, shift=(0, 0)) -> Ring | None:
     if int(mask.sum()) * ink.mm2 < 20.0:  # a ring 38 mm across has well over 20 mm² of ink
         return None
     hidden = ink.ref_ink[wy0:wy1, wx0:wx1]
-    k = SEAL_RING_PX_MM / px_mm
-    small = cv2.resize(mask.astype(np.float32), (max(1, int(mask.shape[1] * k)), max(1, int(mask.shape[0] * k))),
-                       interpolation=cv2.INTER_AREA)
-    # centres searched inside the area only
-    cx0, cy0 = int((x0 - wx0) * k), int((y0 - wy0) * k)
-    cx1, cy1 = max(cx0 + 1, int((x1 - wx0) * k)), max(cy0 + 1, int((y1 - wy0) * k))
-    candidates = []
-    for r_mm in np.arange(r_lo, r_hi + 0.01, 1.0):
-        r = r_mm * SEAL_RING_PX_MM
-        size = int(2 * r + 5) | 1
-        kern = np.zeros((size, size), np.float32)
-        c = size // 2
-        cv2.circle(kern, (c, c), int(round(r)), 1.0, thickness=max(2, int(SEAL_RING_PX_MM * 1.5)))
-        kern /= kern.sum()
-        resp = cv2.filter2D(small, -1, kern, borderType=cv2.BORDER_CONSTANT)[cy0:cy1, cx0:cx1]
-        if resp.size == 0:
-            continue
-        iy, ix = np.unravel_index(int(np.argmax(resp)), resp.shape)
-        candidates.append((float(resp[iy, ix]), (ix + cx0) / k, (iy + cy0) / k, r_mm))
-    candidates.sort(reverse=True)
-    best: Ring | None = None
-    for _, cx, cy, r_mm in candidates[:3]:
-        ring = _ring_profile(mask, hidden, cx, cy, r_mm * px_mm, px_mm)
-        if ring is not None and (best is None or ring.coverage - 0.5 * (1 - ring.contrast) >
-                                 best.coverage - 0.5 * (1 - best.contrast)):
-            best = Ring(ring.coverage, ring.contrast, (int(cx) + wx0, int(cy) + wy0), ring.radius_mm)
-    return best
-
-
-def _ring_profile(mask: np.ndarray, hidden: np.ndarray, cx: float, cy: float, r: float, px_mm: float
-                  ) -> Ring | None:
-    """Angular coverage of the ring of radius about ``r`` (px) around (cx, cy), the radius
-    refined within ±2 mm, and the coverage of the band 3–5 mm outside it."""
-    h, w = mask.shape
-    angles = np.linspace(0, 2 * np.pi, 120, endpoint=False)
-    cos, sin = np.cos(angles)[:, None], np.sin(angles)[:, None]
-
-    def band(r0: float, r1: float) -> tuple[np.ndarray, np.ndarray]:
-        radii = np.linspace(r0, r1, max(3, int((r1 - r0) / max(1.0, px_mm * 0.3)) + 1))[None, :]
-        xs = np.rint(cx + cos * radii).astype(int)
-        ys = np.rint(cy + sin * radii).astype(int)
-        inside = (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h)
-        xs, ys = np.clip(xs, 0, w - 1), np.clip(ys, 0, h - 1)
-        hit = (mask[ys, xs] & inside).any(axis=1)
-        seen = (inside & ~hidden[ys, xs]).any(axis=1)
-        return hit, seen
-
-    best = None
-    for dr in np.arange(-2.0, 2.01, 0.5):
-        rr = r + dr * px_mm
-        hit, seen = band(rr - px_mm, rr + px_mm)
-        n = int(seen.sum())
-        if n < len(angles) // 3:
-            continue
-        cov = float((hit & seen).sum()) / n
-        if best is None or cov > best[0]:
-            best = (cov, rr)
-    if best is None:
+    found = find_ring(mask, hidden, (x0 - wx0, y0 - wy0, x1 - wx0, y1 - wy0), px_mm)
+    if found is None:
         return None
-    cov, rr = best
-    hit, seen = band(rr + 3 * px_mm, rr + 5 * px_mm)
-    out_cov = float((hit & seen).sum()) / max(1, int(seen.sum()))
-    return Ring(round(cov, 3), round(cov - out_cov, 3), (int(cx), int(cy)), round(rr / px_mm, 1))
+    return Ring(found.coverage, found.contrast, (found.centre[0] + wx0, found.centre[1] + wy0), found.radius_mm)
 
 
 def _seal_state(ink: PageInk, area: Box, shift, has_red: bool, red_conf: float, other_mm2: float
