@@ -8,10 +8,23 @@ to absorb what alignment leaves over and the printer's and scanner's blur). Then
   to (state, quality) by two thresholds — clearly empty, clearly ticked, or unsure.
   A tick, a cross and a filled box all count as ticked. A box whose ink runs out of
   it on both sides (struck through) or that is scribbled over beyond its edges is
-  *not* guessed: it goes to review;
+  *not* guessed: it goes to review. On a grey or colour scan, light ink (a pencil, a
+  faint pen at 150 dpi) is measured too: plenty of it is a tick, a little is a doubt;
 * **signatures**: new ink components bigger than specks in the signing area, in mm²;
-* **seals and thumbprints**: red pixels (R high, G and B low) in the area, in mm²;
+  strokes that start there and run on (over the date, past the line) count whole, and
+  are handed to the date reader to leave out;
+* **seals**: red pixels (R high, G and B low) in the area, in mm², *and* the seal's shape:
+  a ring of ink (any ink, light ink included) found by annulus templates and measured by
+  its angular profile (:func:`seal_ring`). On a colour scan red decides, a plain ring of
+  another ink also counts; on a scan without colour (greyscale, 1-bit) the absence of red
+  proves nothing: a ring says yes, ink without a ring is unsure (review), only an empty
+  area is a confident 未盖章;
+* **thumbprints**: red pixels; without colour, a dense patch of ridges (the densest 8 mm
+  square of ink), where a signature is strokes;
 * **dates and written codes**: whether there is any new ink at all (only then OCR).
+
+1-bit scans (:func:`scan_kind`: thresholded or dithered) are blurred before ink is
+measured, so dither dots and ragged edges are not taken for ink.
 
 Every measure comes with a confidence in 0..1; below :data:`REVIEW_BELOW` the caller
 sends the value to review instead of guessing.
@@ -24,12 +37,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import Code
-from .thresholds import (BINARY_BLUR_MM, BINARY_EDGE_MM, BINARY_MID_SHARE, COLOUR_CHROMA, DITHER_ALONE, DITHER_BLUR_MM,
-                         DITHER_TICK_SCALE, COLOUR_SHARE, FAINT_INK, RED_ABSENT, RED_PRESENT, REVIEW_BELOW,  # noqa: F401
-                         RING_CONTRAST, RING_FOUND, RING_NONE, SEAL_RING_MM, SEAL_RING_PX_MM, SIGN_ABSENT,
-                         SIGN_PRESENT, SIGN_SPREAD, SPECK, THUMB_DENSE, THUMB_SPARSE, THUMB_WINDOW_MM, TICK_EMPTY,
-                         TICK_SCRIBBLE_INSIDE, TICK_SCRIBBLE_RING, TICK_STRIKE_SIDE,
-                         TICK_TICKED, WRITTEN_MIN)
+from . import shapes
+from .thresholds import (BINARY_BLUR_MM, BINARY_EDGE_MM, COLOUR_CHROMA, COLOUR_SHARE, DITHER_BLUR_MM,  # noqa: F401
+                         DITHER_TICK_SCALE, FAINT_INK, RED_ABSENT, RED_PRESENT, REVIEW_BELOW, SEAL_RING_MM,
+                         SIGN_ABSENT, SIGN_PRESENT, SIGN_SPREAD, SPECK,
+                         TICK_EMPTY, TICK_SCRIBBLE_INSIDE, TICK_SCRIBBLE_RING, TICK_STRIKE_SIDE, TICK_TICKED,
+                         WRITTEN_MIN)
 
 
 Box = tuple[int, int, int, int]
@@ -113,24 +126,6 @@ def page_ink(aligned_rgb: np.ndarray, ref_ink: np.ndarray, dpi: float, *, kind: 
     chroma = sample.max(axis=2) - sample.min(axis=2) if sample.size else np.zeros((0, 0), np.int16)
     colour = bool(chroma.size and (chroma > COLOUR_CHROMA).mean() >= COLOUR_SHARE)
     return PageInk(gray, dark, red, ref_ink, dpi, colour, white, kind)
-
-
-def scan_kind(gray: np.ndarray) -> str:
-    """``"grey"``, or a 1-bit scan: ``"binary"`` (thresholded) or ``"dither"`` (dithered: most
-    black pixels of the paper stand alone). Decided on the scan itself, not the warped page
-    (the warp makes grey edges)."""
-    sample = gray[:: 3, :: 3]
-    if not sample.size or float(((sample > 40) & (sample < 215)).mean()) >= BINARY_MID_SHARE:
-        return "grey"
-    h, w = gray.shape[:2]
-    black = gray[h // 4:3 * h // 4, w // 4:3 * w // 4] < 128  # neighbours: full resolution
-    n = int(black.sum())
-    if not n:
-        return "binary"
-    padded = np.pad(black, 1)
-    neighbours = padded[:-2, 1:-1] | padded[2:, 1:-1] | padded[1:-1, :-2] | padded[1:-1, 2:]
-    alone = int((black & ~neighbours).sum())
-    return "dither" if alone / n > DITHER_ALONE else "binary"
 
 
 def grade(value: float, absent: float, present: float) -> tuple[bool | None, float]:
@@ -273,8 +268,6 @@ def _spilt(ink: PageInk, box: Box, core: np.ndarray, spill: Box, spill_exclude, 
     """The ink of a signature that runs out of its box: every new-ink stroke in ``spill``
     that touches the ink inside the box (``core``, of ``box``) counts whole. Returns (the
     signature's ink in the spill box, the spill box clipped, that ink outside ``box``)."""
-    import cv2
-
     sbox, snew, sred, _ = ink.cut(spill, shift)
     sdark = snew & ~sred & _excluded(sbox, spill_exclude)
     ox, oy = box[0] - sbox[0], box[1] - sbox[1]
@@ -284,10 +277,7 @@ def _spilt(ink: PageInk, box: Box, core: np.ndarray, spill: Box, spill_exclude, 
         inner[oy:oy + ch, ox:ox + cw] = core[:sdark.shape[0] - oy, :sdark.shape[1] - ox]
     if not inner.any():
         return inner, sbox, np.zeros_like(inner)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats((sdark | inner).astype(np.uint8), connectivity=8)
-    touching = np.unique(labels[inner])
-    touching = touching[touching != 0]
-    whole = np.isin(labels, touching)
+    whole = shapes.touching(sdark | inner, inner)
     outside = whole.copy()
     outside[max(0, oy):max(0, oy) + ch, max(0, ox):max(0, ox) + cw] = False
     return whole, sbox, outside
@@ -328,7 +318,7 @@ def sign(ink: PageInk, area: Box, marks: tuple[str, ...], exclude=(), shift=(0, 
         if "盖章" in marks:
             seal_state, note = _seal_state(ink, seal_box, shift, has_red, red_conf, other_mm2)
         if "按手印" in marks and not ink.colour:
-            thumb_state = _thumb_state(ink, snew & _excluded(sbox, exclude))
+            thumb_state = shapes.thumbprint(snew & _excluded(sbox, exclude), ink.dpi / 25.4)
     seal = "盖章" in marks and seal_state[0]
     thumb = "按手印" in marks and thumb_state[0]
     wanted = []
@@ -350,111 +340,21 @@ def sign(ink: PageInk, area: Box, marks: tuple[str, ...], exclude=(), shift=(0, 
                 overflow)
 
 
-@dataclass
-class Ring:
-    """The best ring of ink found in an area: share of its visible angles with ink, how much
-    sparser the band just outside is, its centre (px, the area's frame) and radius (mm)."""
-
-    coverage: float
-    contrast: float
-    centre: tuple[int, int]
-    radius_mm: float
-
-    @property
-    def found(self) -> bool:
-        return self.coverage >= RING_FOUND and self.contrast >= RING_CONTRAST
-
-    @property
-    def none(self) -> bool:
-        return self.coverage < RING_NONE or self.contrast < RING_CONTRAST / 2
-
-
-def seal_ring(ink: PageInk, area: Box, shift=(0, 0)) -> Ring | None:
-    """A seal by its shape: the ring of ink (38–45 mm across) whose centre lies in ``area``.
-
-    Candidates are the best matches of annulus templates over the new ink (light ink too:
-    a stamp pad never inks evenly), at :data:`SEAL_RING_PX_MM`; each is then measured by
-    its angular profile: for how many directions from the centre the ring's band holds
-    ink. Directions where the band lies on the blank's printed ink (a label, a table line)
-    or off the page say nothing and are left out. Text and lines cross a circle at a few
-    points only; a ring covers nearly every direction. None if the area is empty."""
-    import cv2
-
-    px_mm = ink.dpi / 25.4
-    r_lo, r_hi = SEAL_RING_MM
+def seal_ring(ink: PageInk, area: Box, shift=(0, 0)) -> shapes.Ring | None:
+    """A seal by its shape (:func:`.shapes.find_ring`): the ring of ink, light ink too (a
+    stamp pad never inks evenly), whose centre lies in ``area``; the blank's printed ink
+    hides what is under it. None if the area holds too little ink for a ring."""
+    grow = int(SEAL_RING_MM[1] * ink.dpi / 25.4)
     x0, y0, x1, y1 = (int(v) for v in area)
-    grow = int(r_hi * px_mm)
-    win = (x0 - grow, y0 - grow, x1 + grow, y1 + grow)
-    (wx0, wy0, wx1, wy1), new, red, _ = ink.cut(win, shift)
+    (wx0, wy0, wx1, wy1), new, red, _ = ink.cut((x0 - grow, y0 - grow, x1 + grow, y1 + grow), shift)
     if new.size == 0:
         return None
     mask = ink.faint((wx0, wy0, wx1, wy1), shift) | new | red
-    if int(mask.sum()) * ink.mm2 < 20.0:  # a ring 38 mm across has well over 20 mm² of ink
+    if int(mask.sum()) * ink.mm2 < 20.0:  # a ring 22 mm across has well over 20 mm² of ink
         return None
-    hidden = ink.ref_ink[wy0:wy1, wx0:wx1]
-    k = SEAL_RING_PX_MM / px_mm
-    small = cv2.resize(mask.astype(np.float32), (max(1, int(mask.shape[1] * k)), max(1, int(mask.shape[0] * k))),
-                       interpolation=cv2.INTER_AREA)
-    # centres searched inside the area only
-    cx0, cy0 = int((x0 - wx0) * k), int((y0 - wy0) * k)
-    cx1, cy1 = max(cx0 + 1, int((x1 - wx0) * k)), max(cy0 + 1, int((y1 - wy0) * k))
-    candidates = []
-    for r_mm in np.arange(r_lo, r_hi + 0.01, 1.0):
-        r = r_mm * SEAL_RING_PX_MM
-        size = int(2 * r + 5) | 1
-        kern = np.zeros((size, size), np.float32)
-        c = size // 2
-        cv2.circle(kern, (c, c), int(round(r)), 1.0, thickness=max(2, int(SEAL_RING_PX_MM * 1.5)))
-        kern /= kern.sum()
-        resp = cv2.filter2D(small, -1, kern, borderType=cv2.BORDER_CONSTANT)[cy0:cy1, cx0:cx1]
-        if resp.size == 0:
-            continue
-        iy, ix = np.unravel_index(int(np.argmax(resp)), resp.shape)
-        candidates.append((float(resp[iy, ix]), (ix + cx0) / k, (iy + cy0) / k, r_mm))
-    candidates.sort(reverse=True)
-    best: Ring | None = None
-    for _, cx, cy, r_mm in candidates[:3]:
-        ring = _ring_profile(mask, hidden, cx, cy, r_mm * px_mm, px_mm)
-        if ring is not None and (best is None or ring.coverage - 0.5 * (1 - ring.contrast) >
-                                 best.coverage - 0.5 * (1 - best.contrast)):
-            best = Ring(ring.coverage, ring.contrast, (int(cx) + wx0, int(cy) + wy0), ring.radius_mm)
-    return best
-
-
-def _ring_profile(mask: np.ndarray, hidden: np.ndarray, cx: float, cy: float, r: float, px_mm: float
-                  ) -> Ring | None:
-    """Angular coverage of the ring of radius about ``r`` (px) around (cx, cy), the radius
-    refined within ±2 mm, and the coverage of the band 3–5 mm outside it."""
-    h, w = mask.shape
-    angles = np.linspace(0, 2 * np.pi, 120, endpoint=False)
-    cos, sin = np.cos(angles)[:, None], np.sin(angles)[:, None]
-
-    def band(r0: float, r1: float) -> tuple[np.ndarray, np.ndarray]:
-        radii = np.linspace(r0, r1, max(3, int((r1 - r0) / max(1.0, px_mm * 0.3)) + 1))[None, :]
-        xs = np.rint(cx + cos * radii).astype(int)
-        ys = np.rint(cy + sin * radii).astype(int)
-        inside = (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h)
-        xs, ys = np.clip(xs, 0, w - 1), np.clip(ys, 0, h - 1)
-        hit = (mask[ys, xs] & inside).any(axis=1)
-        seen = (inside & ~hidden[ys, xs]).any(axis=1)
-        return hit, seen
-
-    best = None
-    for dr in np.arange(-2.0, 2.01, 0.5):
-        rr = r + dr * px_mm
-        hit, seen = band(rr - px_mm, rr + px_mm)
-        n = int(seen.sum())
-        if n < len(angles) // 3:
-            continue
-        cov = float((hit & seen).sum()) / n
-        if best is None or cov > best[0]:
-            best = (cov, rr)
-    if best is None:
-        return None
-    cov, rr = best
-    hit, seen = band(rr + 3 * px_mm, rr + 5 * px_mm)
-    out_cov = float((hit & seen).sum()) / max(1, int(seen.sum()))
-    return Ring(round(cov, 3), round(cov - out_cov, 3), (int(cx), int(cy)), round(rr / px_mm, 1))
+    ring = shapes.find_ring(mask, ink.ref_ink[wy0:wy1, wx0:wx1], (x0 - wx0, y0 - wy0, x1 - wx0, y1 - wy0),
+                            ink.dpi / 25.4)
+    return ring
 
 
 def _seal_state(ink: PageInk, area: Box, shift, has_red: bool, red_conf: float, other_mm2: float
@@ -476,25 +376,6 @@ def _seal_state(ink: PageInk, area: Box, shift, has_red: bool, red_conf: float, 
     if other_mm2 >= RED_ABSENT:
         return (False, 0.4), what
     return grade(other_mm2, RED_ABSENT, RED_PRESENT), ""
-
-
-def _thumb_state(ink: PageInk, new: np.ndarray) -> tuple[bool, float]:
-    """A thumbprint on a scan without colour: a dense patch of ink (ridges), where a
-    signature is strokes. (state, confidence); unsure between the two densities."""
-    import cv2
-
-    if new.size == 0 or not new.any():
-        return False, 1.0
-    side = max(3, int(THUMB_WINDOW_MM * ink.dpi / 25.4))
-    if new.shape[0] < side or new.shape[1] < side:
-        return False, 0.5
-    density = float(cv2.boxFilter(new.astype(np.float32), -1, (side, side), normalize=True,
-                                  borderType=cv2.BORDER_CONSTANT).max())
-    if density >= THUMB_DENSE:
-        return True, round(min(1.0, 0.75 + (density - THUMB_DENSE)), 3)
-    if density <= THUMB_SPARSE:
-        return False, round(0.75 + 0.25 * (1 - density / THUMB_SPARSE), 3)
-    return density >= (THUMB_DENSE + THUMB_SPARSE) / 2, 0.45
 
 
 def area_mm2(mask: np.ndarray, mm2: float) -> float:
