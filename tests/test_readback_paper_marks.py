@@ -279,3 +279,47 @@ def test_a_crossed_out_tick_goes_to_review(app, annex2, tmp_path):
     rec = only_record(parse(app, [save_png(as_kind(scan(annex2, 1, draw=draw, dpi=150), "grey"),
                                            tmp_path / "x.png", 150)]))
     assert reviews(rec, "home_visit", "codes:sanbaozhang"), (rec["stages"]["home_visit"]["codes"], rec["needs_review"])
+
+
+# --- the review queue: what is worth a look, and what a person sees -------------------------------
+
+
+def test_a_signed_stage_without_a_date_is_flagged_with_its_crop_and_unsigned_ones_are_not(app, annex3, tmp_path):
+    label = find(annex3, "户主签名：")
+
+    def draw(pen):
+        scrawl(pen.draw, 200, label[2] + 4, label[2] + 80, (label[1] + label[3]) / 2)
+
+    result = parse(app, [save_png(as_kind(scan(annex3, draw=draw, dpi=200), "grey"), tmp_path / "n.png", 200)],
+                   review_dir=tmp_path / "rev")
+    rec = only_record(result)
+    assert rec["stages"]["household_confirm"]["signed"] and rec["stages"]["household_confirm"]["date"] is None
+    flagged = [it for it in rec["needs_review"] if it["item"] == "date"]
+    assert [it["stage"] for it in flagged] == ["household_confirm"]  # the unsigned stages' empty dates are normal
+    assert flagged[0]["crop"] and (tmp_path / "rev" / flagged[0]["crop"]).is_file()
+
+
+def test_a_header_value_that_is_not_read_goes_to_review_with_the_image_of_its_place(app, tmp_path):
+    from .test_readback_common import households
+
+    pdf, data = print_forms(app, "annex1", tmp_path / "a1.pdf", households(1))
+    row = next(r for r in _rows(pdf) if "市（州）" in "".join(c["text"] for c in r))
+    text = "".join(c["text"] for c in row)
+    at = text.index("市（州）")
+    start = at
+    while start > 0 and text[start - 1] not in "：:）)":
+        start -= 1
+    assert start < at, text  # the printed city before its label
+    value = row[start:at]
+
+    def draw(pen):  # the printed city is lost (a fold, a smudge wiped white)
+        f = 200 / 72
+        pen.draw.rectangle([(value[0]["x0"] - 1) * f, (value[0]["top"] - 1) * f, (value[-1]["x1"] + 1) * f,
+                            (value[-1]["bottom"] + 1) * f], fill="white")
+
+    result = parse(app, [save_png(scan(pdf, draw=draw, dpi=200), tmp_path / "h.png", 200)], data=data,
+                   review_dir=tmp_path / "rev")
+    rec = only_record(result)
+    items = [it for it in rec["needs_review"] if it["item"] == "field:address.city"]
+    assert len(items) == 1, rec["needs_review"]
+    assert items[0]["crop"] and (tmp_path / "rev" / items[0]["crop"]).is_file()

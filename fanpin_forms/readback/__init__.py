@@ -6,8 +6,9 @@ By job, in the order a page goes through them:
 * :mod:`.inputs` — files and folders → pages, checked against the caps before decoding;
 * :mod:`.page` — one page → a :class:`~.results.PageResult`: :mod:`.identify` (QR code with
   MAC, printed id line, title), then :mod:`.textlayer` (born-digital PDFs) or
-  :mod:`.scanpage` (scans: :mod:`.align`, :mod:`.locate`, :mod:`.marks`, :mod:`.ocr`,
-  :mod:`.dates`, :mod:`.headerscan`), against the blank of :mod:`.reference` /
+  :mod:`.scanpage` (scans: :mod:`.align`, :mod:`.locate`, :mod:`.marks` with the seal rings
+  and thumbprint ridges of :mod:`.shapes`, :mod:`.ocr`, :mod:`.datescan` and :mod:`.dates`,
+  :mod:`.headerscan`), against the blank of :mod:`.reference` /
   :mod:`.geometry` and the header patterns of :mod:`.fields`;
 * :mod:`.assemble` — page results → records (duplicates by ink, missing pages, the
   household-sheet cross-check of :mod:`.datacheck`, review numbering);

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .thresholds import BINARY_MID_SHARE, DITHER_ALONE
+
 
 def png(arr: np.ndarray | None) -> bytes | None:
     """A crop as PNG bytes (for review), or None for an empty one."""
@@ -21,3 +23,21 @@ def to_gray(rgb: np.ndarray) -> np.ndarray:
     import cv2
 
     return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+
+
+def scan_kind(gray: np.ndarray) -> str:
+    """``"grey"``, or a 1-bit scan: ``"binary"`` (thresholded) or ``"dither"`` (dithered: most
+    black pixels of the paper stand alone). Decided on the scan itself, not the warped page
+    (the warp makes grey edges)."""
+    sample = gray[:: 3, :: 3]
+    if not sample.size or float(((sample > 40) & (sample < 215)).mean()) >= BINARY_MID_SHARE:
+        return "grey"
+    h, w = gray.shape[:2]
+    black = gray[h // 4:3 * h // 4, w // 4:3 * w // 4] < 128  # neighbours: full resolution
+    n = int(black.sum())
+    if not n:
+        return "binary"
+    padded = np.pad(black, 1)
+    neighbours = padded[:-2, 1:-1] | padded[2:, 1:-1] | padded[1:-1, :-2] | padded[1:-1, 2:]
+    alone = int((black & ~neighbours).sum())
+    return "dither" if alone / n > DITHER_ALONE else "binary"

@@ -8,10 +8,23 @@ to absorb what alignment leaves over and the printer's and scanner's blur). Then
   to (state, quality) by two thresholds — clearly empty, clearly ticked, or unsure.
   A tick, a cross and a filled box all count as ticked. A box whose ink runs out of
   it on both sides (struck through) or that is scribbled over beyond its edges is
-  *not* guessed: it goes to review;
+  *not* guessed: it goes to review. On a grey or colour scan, light ink (a pencil, a
+  faint pen at 150 dpi) is measured too: plenty of it is a tick, a little is a doubt;
 * **signatures**: new ink components bigger than specks in the signing area, in mm²;
-* **seals and thumbprints**: red pixels (R high, G and B low) in the area, in mm²;
+  strokes that start there and run on (over the date, past the line) count whole, and
+  are handed to the date reader to leave out;
+* **seals**: red pixels (R high, G and B low) in the area, in mm², *and* the seal's shape:
+  a ring of ink (any ink, light ink included) found by annulus templates and measured by
+  its angular profile (:func:`seal_ring`). On a colour scan red decides, a plain ring of
+  another ink also counts; on a scan without colour (greyscale, 1-bit) the absence of red
+  proves nothing: a ring says yes, ink without a ring is unsure (review), only an empty
+  area is a confident 未盖章;
+* **thumbprints**: red pixels; without colour, a dense patch of ridges (the densest 8 mm
+  square of ink), where a signature is strokes;
 * **dates and written codes**: whether there is any new ink at all (only then OCR).
+
+1-bit scans (:func:`scan_kind`: thresholded or dithered) are blurred before ink is
+measured, so dither dots and ragged edges are not taken for ink.
 
 Every measure comes with a confidence in 0..1; below :data:`REVIEW_BELOW` the caller
 sends the value to review instead of guessing.
@@ -24,13 +37,115 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import Code
-from .ink import Box, PageInk, _clip, grade, page_ink, scan_kind  # noqa: F401  (the marks API)
-from .seals import Ring, find_ring
-from .thresholds import (BINARY_EDGE_MM, DITHER_TICK_SCALE, RED_ABSENT, RED_PRESENT, SEAL_RING_MM, SIGN_ABSENT,
-                         SIGN_PRESENT, SIGN_SPREAD, SPECK, THUMB_DENSE, THUMB_SPARSE, THUMB_WINDOW_MM, TICK_EMPTY,
-                         TICK_SCRIBBLE_INSIDE, TICK_SCRIBBLE_RING, TICK_STRIKE_SIDE, TICK_TICKED)
-from .thresholds import REVIEW_BELOW, WRITTEN_MIN  # noqa: F401  (used by callers as marks.REVIEW_BELOW ...)
+from . import shapes
+from .thresholds import (BINARY_BLUR_MM, BINARY_EDGE_MM, COLOUR_CHROMA, COLOUR_SHARE, DITHER_BLUR_MM,  # noqa: F401
+                         DITHER_TICK_SCALE, FAINT_INK, RED_ABSENT, RED_PRESENT, REVIEW_BELOW, SEAL_RING_MM,
+                         SIGN_ABSENT, SIGN_PRESENT, SIGN_SPREAD, SPECK,
+                         TICK_EMPTY, TICK_SCRIBBLE_INSIDE, TICK_SCRIBBLE_RING, TICK_STRIKE_SIDE, TICK_TICKED,
+                         WRITTEN_MIN)
 
+
+Box = tuple[int, int, int, int]
+
+
+@dataclass
+class PageInk:
+    """The aligned scan (in the blank's pixel frame) and the blank's printed ink.
+
+    Regions are cut with a local ``shift`` (dx, dy): where this part of the scan
+    really is, relative to the global alignment (a form printed from a template
+    whose line pitch changed a little, paper that stretched unevenly)."""
+
+    gray: np.ndarray
+    dark: np.ndarray  # bool: dark pixels of the scan
+    red: np.ndarray  # bool: red ink on the scan
+    ref_ink: np.ndarray  # bool: printed ink of the blank, dilated
+    dpi: float
+    colour: bool = True  # the scan carries colour (a grey or 1-bit scan cannot show red)
+    white: float = 255.0  # the paper's grey level
+    kind: str = "grey"  # "grey" (colour or greyscale), "binary" or "dither" (1-bit): see scan_kind
+
+    def faint(self, box, shift=(0, 0)) -> np.ndarray:
+        """Light new ink of a region (a faded seal, a pencil tick): lighter than :attr:`dark`."""
+        boxes = self._boxes(box, shift)
+        if boxes is None:
+            return np.zeros((0, 0), dtype=bool)
+        (x0, y0, x1, y1), (sx0, sy0, sx1, sy1) = boxes
+        return (self.gray[sy0:sy1, sx0:sx1] < self.white * FAINT_INK) & ~self.ref_ink[y0:y1, x0:x1]
+
+    @property
+    def mm2(self) -> float:
+        """Area of one pixel in mm²."""
+        return (25.4 / self.dpi) ** 2
+
+    def _boxes(self, box, shift) -> tuple[Box, Box] | None:
+        """The box clipped so that it and its shifted twin lie on the page."""
+        h, w = self.gray.shape
+        dx, dy = shift
+        x0, y0, x1, y1 = (int(v) for v in box)
+        x0, y0 = max(x0, 0, -dx), max(y0, 0, -dy)
+        x1, y1 = min(x1, w, w - dx), min(y1, h, h - dy)
+        if x1 <= x0 or y1 <= y0:
+            return None
+        return (x0, y0, x1, y1), (x0 + dx, y0 + dy, x1 + dx, y1 + dy)
+
+    def cut(self, box, shift=(0, 0)) -> tuple[Box, np.ndarray, np.ndarray, np.ndarray]:
+        """(clipped box, new ink, red ink, grey) of a region; new ink = dark, not printed on the blank."""
+        boxes = self._boxes(box, shift)
+        if boxes is None:
+            empty = np.zeros((0, 0), dtype=bool)
+            return (0, 0, 0, 0), empty, empty, np.zeros((0, 0), dtype=np.uint8)
+        (x0, y0, x1, y1), (sx0, sy0, sx1, sy1) = boxes
+        dark = self.dark[sy0:sy1, sx0:sx1]
+        new = dark & ~self.ref_ink[y0:y1, x0:x1]
+        return (x0, y0, x1, y1), new, self.red[sy0:sy1, sx0:sx1], self.gray[sy0:sy1, sx0:sx1]
+
+    def image(self, box, shift=(0, 0)) -> np.ndarray:
+        """The scan's grey pixels of a region (for OCR and review crops)."""
+        h, w = self.gray.shape
+        x0, y0, x1, y1 = (int(v) for v in box)
+        dx, dy = shift
+        return self.gray[max(0, y0 + dy):min(h, y1 + dy), max(0, x0 + dx):min(w, x1 + dx)]
+
+
+def page_ink(aligned_rgb: np.ndarray, ref_ink: np.ndarray, dpi: float, *, kind: str = "grey") -> PageInk:
+    """``kind``: of the scan, from :func:`scan_kind`."""
+    import cv2
+
+    rgb = np.ascontiguousarray(aligned_rgb)
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    if kind != "grey":
+        # a 1-bit scan (thresholded or dithered): dither dots and jagged edges are not ink,
+        # a dithered light stroke is; a blur turns both back into grey levels
+        gray = cv2.GaussianBlur(gray, (0, 0), (DITHER_BLUR_MM if kind == "dither" else BINARY_BLUR_MM) * dpi / 25.4)
+    white = float(np.percentile(gray[:: 8, :: 8], 90)) if gray.size else 255.0
+    dark = gray < max(90.0, white * 0.66)
+    r, g, b = cv2.split(rgb)
+    red = (r > 110) & (cv2.subtract(r, g) > 45) & (cv2.subtract(r, b) > 35)
+    sample = rgb[:: 4, :: 4].astype(np.int16)
+    chroma = sample.max(axis=2) - sample.min(axis=2) if sample.size else np.zeros((0, 0), np.int16)
+    colour = bool(chroma.size and (chroma > COLOUR_CHROMA).mean() >= COLOUR_SHARE)
+    return PageInk(gray, dark, red, ref_ink, dpi, colour, white, kind)
+
+
+def grade(value: float, absent: float, present: float) -> tuple[bool | None, float]:
+    """(state, confidence) of a measure against its two thresholds.
+
+    At or below ``absent``: False, confidence from 1.0 (no ink) down to 0.75; at or
+    above ``present``: True, from 0.75 up to 1.0 (twice the threshold); between them
+    None (unsure), confidence under :data:`REVIEW_BELOW`."""
+    if value <= absent:
+        return False, round(1.0 - 0.25 * (value / absent if absent else 0.0), 3)
+    if value >= present:
+        return True, round(min(1.0, 0.75 + 0.25 * (value - present) / present), 3)
+    mid = (absent + present) / 2
+    return (value >= mid), round(0.3 + 0.25 * abs(value - mid) / (present - absent) * 2, 3)
+
+
+def _clip(box, shape) -> tuple[int, int, int, int]:
+    h, w = shape[:2]
+    x0, y0, x1, y1 = box
+    return max(0, int(x0)), max(0, int(y0)), min(w, int(x1)), min(h, int(y1))
 
 
 @dataclass
@@ -153,8 +268,6 @@ def _spilt(ink: PageInk, box: Box, core: np.ndarray, spill: Box, spill_exclude, 
     """The ink of a signature that runs out of its box: every new-ink stroke in ``spill``
     that touches the ink inside the box (``core``, of ``box``) counts whole. Returns (the
     signature's ink in the spill box, the spill box clipped, that ink outside ``box``)."""
-    import cv2
-
     sbox, snew, sred, _ = ink.cut(spill, shift)
     sdark = snew & ~sred & _excluded(sbox, spill_exclude)
     ox, oy = box[0] - sbox[0], box[1] - sbox[1]
@@ -164,10 +277,7 @@ def _spilt(ink: PageInk, box: Box, core: np.ndarray, spill: Box, spill_exclude, 
         inner[oy:oy + ch, ox:ox + cw] = core[:sdark.shape[0] - oy, :sdark.shape[1] - ox]
     if not inner.any():
         return inner, sbox, np.zeros_like(inner)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats((sdark | inner).astype(np.uint8), connectivity=8)
-    touching = np.unique(labels[inner])
-    touching = touching[touching != 0]
-    whole = np.isin(labels, touching)
+    whole = shapes.touching(sdark | inner, inner)
     outside = whole.copy()
     outside[max(0, oy):max(0, oy) + ch, max(0, ox):max(0, ox) + cw] = False
     return whole, sbox, outside
@@ -208,7 +318,7 @@ def sign(ink: PageInk, area: Box, marks: tuple[str, ...], exclude=(), shift=(0, 
         if "盖章" in marks:
             seal_state, note = _seal_state(ink, seal_box, shift, has_red, red_conf, other_mm2)
         if "按手印" in marks and not ink.colour:
-            thumb_state = _thumb_state(ink, snew & _excluded(sbox, exclude))
+            thumb_state = shapes.thumbprint(snew & _excluded(sbox, exclude), ink.dpi / 25.4)
     seal = "盖章" in marks and seal_state[0]
     thumb = "按手印" in marks and thumb_state[0]
     wanted = []
@@ -230,31 +340,21 @@ def sign(ink: PageInk, area: Box, marks: tuple[str, ...], exclude=(), shift=(0, 
                 overflow)
 
 
-def seal_ring(ink: PageInk, area: Box, shift=(0, 0)) -> Ring | None:
-    """A seal by its shape: the ring of ink (38–45 mm across) whose centre lies in ``area``.
-
-    Candidates are the best matches of annulus templates over the new ink (light ink too:
-    a stamp pad never inks evenly), at :data:`SEAL_RING_PX_MM`; each is then measured by
-    its angular profile: for how many directions from the centre the ring's band holds
-    ink. Directions where the band lies on the blank's printed ink (a label, a table line)
-    or off the page say nothing and are left out. Text and lines cross a circle at a few
-    points only; a ring covers nearly every direction. None if the area is empty."""
-    px_mm = ink.dpi / 25.4
-    r_lo, r_hi = SEAL_RING_MM
+def seal_ring(ink: PageInk, area: Box, shift=(0, 0)) -> shapes.Ring | None:
+    """A seal by its shape (:func:`.shapes.find_ring`): the ring of ink, light ink too (a
+    stamp pad never inks evenly), whose centre lies in ``area``; the blank's printed ink
+    hides what is under it. None if the area holds too little ink for a ring."""
+    grow = int(SEAL_RING_MM[1] * ink.dpi / 25.4)
     x0, y0, x1, y1 = (int(v) for v in area)
-    grow = int(r_hi * px_mm)
-    win = (x0 - grow, y0 - grow, x1 + grow, y1 + grow)
-    (wx0, wy0, wx1, wy1), new, red, _ = ink.cut(win, shift)
+    (wx0, wy0, wx1, wy1), new, red, _ = ink.cut((x0 - grow, y0 - grow, x1 + grow, y1 + grow), shift)
     if new.size == 0:
         return None
     mask = ink.faint((wx0, wy0, wx1, wy1), shift) | new | red
-    if int(mask.sum()) * ink.mm2 < 20.0:  # a ring 38 mm across has well over 20 mm² of ink
+    if int(mask.sum()) * ink.mm2 < 20.0:  # a ring 22 mm across has well over 20 mm² of ink
         return None
-    hidden = ink.ref_ink[wy0:wy1, wx0:wx1]
-    found = find_ring(mask, hidden, (x0 - wx0, y0 - wy0, x1 - wx0, y1 - wy0), px_mm)
-    if found is None:
-        return None
-    return Ring(found.coverage, found.contrast, (found.centre[0] + wx0, found.centre[1] + wy0), found.radius_mm)
+    ring = shapes.find_ring(mask, ink.ref_ink[wy0:wy1, wx0:wx1], (x0 - wx0, y0 - wy0, x1 - wx0, y1 - wy0),
+                            ink.dpi / 25.4)
+    return ring
 
 
 def _seal_state(ink: PageInk, area: Box, shift, has_red: bool, red_conf: float, other_mm2: float
@@ -276,25 +376,6 @@ def _seal_state(ink: PageInk, area: Box, shift, has_red: bool, red_conf: float, 
     if other_mm2 >= RED_ABSENT:
         return (False, 0.4), what
     return grade(other_mm2, RED_ABSENT, RED_PRESENT), ""
-
-
-def _thumb_state(ink: PageInk, new: np.ndarray) -> tuple[bool, float]:
-    """A thumbprint on a scan without colour: a dense patch of ink (ridges), where a
-    signature is strokes. (state, confidence); unsure between the two densities."""
-    import cv2
-
-    if new.size == 0 or not new.any():
-        return False, 1.0
-    side = max(3, int(THUMB_WINDOW_MM * ink.dpi / 25.4))
-    if new.shape[0] < side or new.shape[1] < side:
-        return False, 0.5
-    density = float(cv2.boxFilter(new.astype(np.float32), -1, (side, side), normalize=True,
-                                  borderType=cv2.BORDER_CONSTANT).max())
-    if density >= THUMB_DENSE:
-        return True, round(min(1.0, 0.75 + (density - THUMB_DENSE)), 3)
-    if density <= THUMB_SPARSE:
-        return False, round(0.75 + 0.25 * (1 - density / THUMB_SPARSE), 3)
-    return density >= (THUMB_DENSE + THUMB_SPARSE) / 2, 0.45
 
 
 def area_mm2(mask: np.ndarray, mm2: float) -> float:

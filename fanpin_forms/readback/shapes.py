@@ -1,8 +1,7 @@
-"""Seals by their shape: a ring of ink 38–45 mm across, found without colour.
+"""Marks recognised by their shape, on plain arrays: a seal's ring, a thumbprint's ridges.
 
-:func:`find_ring` works on plain arrays (the ink mask of a window of the page and the
-blank's printed ink there); :func:`fanpin_forms.readback.marks.seal_ring` cuts the window
-out of the page and calls it.
+Used by :mod:`.marks` where colour cannot tell (greyscale and 1-bit scans), and as a
+second clue where it can (a seal stamped in another ink than red).
 """
 
 from __future__ import annotations
@@ -11,13 +10,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .thresholds import RING_CONTRAST, RING_FOUND, RING_NONE, SEAL_RING_MM, SEAL_RING_PX_MM
+from .thresholds import (RING_CONTRAST, RING_FOUND, RING_NONE, SEAL_RING_MM, SEAL_RING_PX_MM, THUMB_DENSE, THUMB_SPARSE,
+                         THUMB_WINDOW_MM)
 
 
 @dataclass
 class Ring:
     """The best ring of ink found in an area: share of its visible angles with ink, how much
-    sparser the band just outside is, its centre (px, the area's frame) and radius (mm)."""
+    sparser the band just outside is, its centre (px of the window searched) and radius (mm)."""
 
     coverage: float
     contrast: float
@@ -33,20 +33,26 @@ class Ring:
         return self.coverage < RING_NONE or self.contrast < RING_CONTRAST / 2
 
 
-def find_ring(mask: np.ndarray, hidden: np.ndarray, area: tuple[int, int, int, int], px_mm: float) -> Ring | None:
-    """The best ring in ``mask`` (bool, the window) whose centre lies in ``area`` (px, the
-    window's frame); ``hidden`` marks the blank's printed ink, where the ring says nothing.
-    The centre returned is in the window's frame."""
+def find_ring(mask: np.ndarray, hidden: np.ndarray, centres: tuple[int, int, int, int], px_mm: float
+              ) -> Ring | None:
+    """The best ring of ink in ``mask`` (a window of the page) whose centre lies in the
+    ``centres`` box (px of the window); ``hidden``: the window's printed ink of the blank.
+
+    Candidates are the best matches of annulus templates (radii :data:`SEAL_RING_MM`) at
+    :data:`SEAL_RING_PX_MM`; each is then measured by its angular profile: for how many
+    directions from the centre the ring's band holds ink. Directions where the band lies
+    on printed ink (a label, a table line) or off the window say nothing and are left out.
+    Text and lines cross a circle at a few points only; a ring covers nearly every
+    direction."""
     import cv2
 
     r_lo, r_hi = SEAL_RING_MM
-    ax0, ay0, ax1, ay1 = area
     k = SEAL_RING_PX_MM / px_mm
     small = cv2.resize(mask.astype(np.float32), (max(1, int(mask.shape[1] * k)), max(1, int(mask.shape[0] * k))),
                        interpolation=cv2.INTER_AREA)
-    # centres searched inside the area only
-    cx0, cy0 = int(ax0 * k), int(ay0 * k)
-    cx1, cy1 = max(cx0 + 1, int(ax1 * k)), max(cy0 + 1, int(ay1 * k))
+    x0, y0, x1, y1 = centres
+    cx0, cy0 = int(x0 * k), int(y0 * k)
+    cx1, cy1 = max(cx0 + 1, int(x1 * k)), max(cy0 + 1, int(y1 * k))
     candidates = []
     for r_mm in np.arange(r_lo, r_hi + 0.01, 1.0):
         r = r_mm * SEAL_RING_PX_MM
@@ -66,9 +72,8 @@ def find_ring(mask: np.ndarray, hidden: np.ndarray, area: tuple[int, int, int, i
         ring = _ring_profile(mask, hidden, cx, cy, r_mm * px_mm, px_mm)
         if ring is not None and (best is None or ring.coverage - 0.5 * (1 - ring.contrast) >
                                  best.coverage - 0.5 * (1 - best.contrast)):
-            best = Ring(ring.coverage, ring.contrast, (int(cx), int(cy)), ring.radius_mm)
+            best = ring
     return best
-
 
 
 def _ring_profile(mask: np.ndarray, hidden: np.ndarray, cx: float, cy: float, r: float, px_mm: float
@@ -105,3 +110,39 @@ def _ring_profile(mask: np.ndarray, hidden: np.ndarray, cx: float, cy: float, r:
     hit, seen = band(rr + 3 * px_mm, rr + 5 * px_mm)
     out_cov = float((hit & seen).sum()) / max(1, int(seen.sum()))
     return Ring(round(cov, 3), round(cov - out_cov, 3), (int(cx), int(cy)), round(rr / px_mm, 1))
+
+
+def patch_density(mask: np.ndarray, side: int) -> float | None:
+    """The densest ``side``×``side`` square of a mask (share of its pixels), None if the
+    mask is smaller than that."""
+    import cv2
+
+    side = max(3, side)
+    if mask.shape[0] < side or mask.shape[1] < side:
+        return None
+    return float(cv2.boxFilter(mask.astype(np.float32), -1, (side, side), normalize=True,
+                               borderType=cv2.BORDER_CONSTANT).max())
+
+
+def touching(mask: np.ndarray, seed: np.ndarray) -> np.ndarray:
+    """The connected components (8-connected) of ``mask`` that have a pixel in ``seed``."""
+    import cv2
+
+    _, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    hit = np.unique(labels[seed & mask])
+    return np.isin(labels, hit[hit != 0])
+
+
+def thumbprint(new: np.ndarray, px_mm: float) -> tuple[bool, float]:
+    """A thumbprint where colour cannot tell: a dense patch of ink (ridges), where a
+    signature is strokes. (state, confidence); unsure between the two densities."""
+    if new.size == 0 or not new.any():
+        return False, 1.0
+    density = patch_density(new, int(THUMB_WINDOW_MM * px_mm))
+    if density is None:
+        return False, 0.5
+    if density >= THUMB_DENSE:
+        return True, round(min(1.0, 0.75 + (density - THUMB_DENSE)), 3)
+    if density <= THUMB_SPARSE:
+        return False, round(0.75 + 0.25 * (1 - density / THUMB_SPARSE), 3)
+    return density >= (THUMB_DENSE + THUMB_SPARSE) / 2, 0.45
