@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from .conftest import household, make_id, write_xlsx
 from fanpin_forms.cli import cli
 from fanpin_forms.ledger import attach as A
-from fanpin_forms.ledger.attach import apply_review, attach_scans, files_dir
+from fanpin_forms.ledger.attach import attach_scans, files_dir
+from fanpin_forms.ledger.review import apply_review
 from fanpin_forms.ledger.db import Ledger
 from fanpin_forms.ledger.documents import Printed, record_printed
 from fanpin_forms.ledger.importer import import_file

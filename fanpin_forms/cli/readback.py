@@ -113,7 +113,7 @@ def review_apply(app: App, corrections: Path, out: Path, records_in: Path | None
     left = sum(len(r.get("needs_review", [])) for r in records)
     click.echo(f"已应用 {n} 条更正，写入 {out}；还有 {left} 项待复核。")
     if ledger is not None:
-        from ..ledger.attach import apply_review
+        from ..ledger.review import apply_review
         from ..readback.records_io import record_from_dict
 
         try:
