@@ -51,7 +51,7 @@ def user_add(name: str, role: str, township: str | None, village: str | None, db
     """新增账号；密码在提示后输入两次（不显示）。"""
     from ..errors import Code
     from ..service import accounts
-    from ..service.models import ensure_schema, make_engine, session_factory
+    from ..service.models import open_database, session_factory
 
     parsed = accounts.parse_role(role)
     accounts.area_for(parsed, township, village)  # refuse before asking for the password
@@ -60,8 +60,7 @@ def user_add(name: str, role: str, township: str | None, village: str | None, db
     if password != again:
         raise click.ClickException(Code.SVC_PASSWORD_MISMATCH.format())
     settings = _settings(db)
-    engine = make_engine(settings.db_url)
-    ensure_schema(engine)
+    engine = open_database(settings.db_url)
     with session_factory(engine)() as session:
         user = accounts.add_user(session, name, password, parsed, township, village)
         click.echo(f"已新增账号「{user.name}」：{parsed.label}，辖区 {(user.township or '全县') + (user.village or '')}")
@@ -72,12 +71,11 @@ def user_add(name: str, role: str, township: str | None, village: str | None, db
 def user_list(db: str | None) -> None:
     """列出全部账号：用户名、角色、辖区、是否停用。"""
     from ..service import accounts
-    from ..service.models import ensure_schema, make_engine, session_factory
+    from ..service.models import open_database, session_factory
     from ..service.scope import COUNTY, Area
 
     settings = _settings(db)
-    engine = make_engine(settings.db_url)
-    ensure_schema(engine)
+    engine = open_database(settings.db_url)
     with session_factory(engine)() as session:
         users = accounts.list_users(session, Area(COUNTY))
     if not users:

@@ -31,7 +31,7 @@ from ..errors import Code, FanpinError, Problem
 from . import accounts, sessions, work
 from .accounts import ROLE_LABELS, Actor, ServiceError
 from .jobs import JobRunner, ThreadJobRunner, visible_job
-from .models import Job, ensure_schema, make_engine, session_factory
+from .models import Job, open_database, session_factory
 from .settings import Settings
 
 log = logging.getLogger("fanpin_forms.service")
@@ -64,8 +64,7 @@ def _problem_json(problems: list[Problem]) -> dict[str, Any]:
 
 def create_app(settings: Settings, fanpin: Any, *, runner: JobRunner | None = None) -> FastAPI:
     """The application over ``settings.db_url``; ``fanpin`` is the App whose forms and checks it uses."""
-    engine = make_engine(settings.db_url)
-    ensure_schema(engine)
+    engine = open_database(settings.db_url)
     make_db = session_factory(engine)
     # everything the job threads read is computed once, here, before any thread starts
     fanpin.county, fanpin.field_types, fanpin.forms, fanpin.record_checks  # noqa: B018

@@ -1,7 +1,8 @@
 """The service's own tables: accounts, sessions, login attempts, API tokens, jobs, uploads.
 
-They have their own declarative ``Base`` and are created by :func:`ensure_schema`; the
-ledger's migration chain can take them over unchanged (nothing here refers to it).
+They live in the ledger's database and on the ledger's declarative ``Base``; the ledger's
+migration chain creates them (``0003_service_tables``), so opening the ledger with
+:func:`open_database` migrates them with everything else — never ``create_all``.
 Secrets are never stored as given: passwords as argon2 hashes, session ids and API
 tokens as SHA-256 digests (a copy of the database opens no session).
 """
@@ -14,16 +15,15 @@ from pathlib import Path
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
+
+from ..ledger.db import Ledger
+from ..ledger.models import Base
 
 
 def now() -> dt.datetime:
     """UTC, without tzinfo (SQLite keeps none, so comparisons stay naive on both databases)."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-class Base(DeclarativeBase):
-    pass
 
 
 class User(Base):
@@ -139,9 +139,14 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def ensure_schema(engine: Engine) -> None:
-    """Create the service's tables that do not exist yet."""
-    Base.metadata.create_all(engine)
+def open_database(url: str) -> Engine:
+    """The service's engine on the ledger at ``url``, migrated to the newest schema first.
+
+    The ledger keeps its own engine (it begins every write with ``BEGIN IMMEDIATE``); the
+    service's short reads and writes (sessions, job progress) use this one, on the same file
+    or server, so a long import never holds up a page that only reads."""
+    Ledger.open(url).close()
+    return make_engine(url)
 
 
 def session_factory(engine: Engine) -> sessionmaker:

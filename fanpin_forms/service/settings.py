@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..ledger.db import resolve_url
 from ..util.limits import DATA_XLSX_MAX_BYTES
 from ..util.secret import data_dir
 
@@ -15,13 +16,13 @@ ENV = "FANPIN_FORMS_SERVICE_"
 
 
 def default_home() -> Path:
-    """The folder for the service's database, uploads and job outputs."""
+    """The folder for the service's uploads and job outputs (the database is the ledger's)."""
     return data_dir() / "service"
 
 
 @dataclass(frozen=True)
 class Settings:
-    #: SQLAlchemy URL; default: a SQLite file in :attr:`home`
+    #: SQLAlchemy URL of the ledger; default: the ledger's (``FANPIN_FORMS_DATABASE_URL`` or its file)
     db_url: str = ""
     home: Path = field(default_factory=default_home)
     #: county plugin (code or name); None: the only one installed
@@ -42,8 +43,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "home", Path(self.home))
-        if not self.db_url:
-            object.__setattr__(self, "db_url", f"sqlite:///{self.home / 'service.sqlite3'}")
+        object.__setattr__(self, "db_url", resolve_url(self.db_url or None))
 
     @property
     def uploads_dir(self) -> Path:
