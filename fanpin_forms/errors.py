@@ -344,6 +344,11 @@ class Code(str, Enum):
     SVC_JOB_INTERRUPTED = "任务在服务重启时中断，请重新提交"
     SVC_JOB_UNKNOWN_KIND = "未知的任务类型「{kind}」"
     SVC_BAD_REQUEST = "请求内容不完整或无效：{why}"
+    SVC_JOB_CANCELLED = "任务已取消"
+    SVC_JOB_NOT_CANCELLABLE = "任务已经结束（{state}），不能取消"
+    SVC_JOB_NOT_RETRYABLE = "只有失败或已取消的任务可以重试，这个任务{state}"
+    SVC_QUEUE_NEEDS_POSTGRES = "任务队列只能放在 PostgreSQL 数据库里（--queue 应为 postgresql://… 地址），当前地址是 {scheme}"
+    SVC_QUEUE_UNREACHABLE = "连不上任务队列的数据库（{why}）：请检查 --queue 地址和 PostgreSQL 是否在运行"
 
     def format(self, **context: object) -> str:  # type: ignore[override]
         """Fill the template; missing keys render as ``?`` instead of failing."""

@@ -13,7 +13,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, create_engine, event
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, create_engine, event, false
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
@@ -102,7 +102,7 @@ class Job(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("svc_user.id", ondelete="CASCADE"), index=True)
     township: Mapped[str | None] = mapped_column(String(64), nullable=True)
     village: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    #: queued, running, done, failed
+    #: queued, running, done, failed, cancelled
     state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     done: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)
@@ -115,6 +115,15 @@ class Job(Base):
     started: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     finished: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: claims so far (migration 0004): the running attempt's number fences its writes
+    attempt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: endings recorded: 1 for every ended job, whatever crashed or was delivered twice
+    finishes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: last sign of life of the running attempt; a stale one means its worker died
+    heartbeat: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True, index=True)
+    #: host:pid of the process running it
+    worker: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 def make_engine(url: str) -> Engine:

@@ -40,6 +40,13 @@ class Settings:
     blank_max_copies: int = 500
     #: set the Secure flag on the session cookie (behind HTTPS)
     secure_cookies: bool = False
+    #: the distributed queue's PostgreSQL (``postgresql://…``; usually the ledger's own database).
+    #: Empty: jobs run on threads inside ``fanpin serve``
+    queue_url: str = ""
+    #: seconds without a worker's heartbeat after which its running jobs are given to another worker
+    stalled_seconds: float = 30.0
+    #: jobs one ``fanpin worker`` runs at once (each may start LibreOffice)
+    worker_concurrency: int = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "home", Path(self.home))
@@ -62,7 +69,8 @@ class Settings:
         values: dict[str, object] = {}
         for name, kind in (("db_url", str), ("home", Path), ("county", str), ("upload_max_bytes", int),
                            ("session_hours", float), ("throttle_per_user", int), ("throttle_per_client", int),
-                           ("throttle_minutes", int), ("job_workers", int), ("blank_max_copies", int)):
+                           ("throttle_minutes", int), ("job_workers", int), ("blank_max_copies", int),
+                           ("queue_url", str), ("stalled_seconds", float), ("worker_concurrency", int)):
             raw = os.environ.get(ENV + name.upper(), "").strip()
             if raw:
                 try:
