@@ -96,6 +96,8 @@ def worker_app(engine: Engine, settings: Settings, fanpin: Callable[[], Any]):
     """The worker's Procrastinate app, with the one task that runs a job by its id."""
     import procrastinate
 
+    from . import work  # noqa: F401 -- registers the job kinds (print, import, parse)
+
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(
         conninfo=conninfo(settings.queue_url), min_size=1, max_size=max(3, settings.worker_concurrency + 2)))
 
