@@ -10,11 +10,21 @@ Design points (measured on LibreOffice 7.4, Debian 12):
   page inside one DOCX only ~20-25 ms (2-core VM). :func:`docx_to_pdf` therefore
   takes many files and passes them all to a single ``soffice --convert-to`` call;
   callers that can put many forms into one DOCX gain another 4-5x.
-* **Private throwaway profile** (``-env:UserInstallation=file://<tmpdir>``): a
-  second soffice sharing a profile does not convert anything, it forwards the
+* **Private profiles, recycled every N conversions** (``-env:UserInstallation=file://<tmpdir>``):
+  a second soffice sharing a profile does not convert anything, it forwards the
   request to the first instance (or silently exits if the profile is locked).
-  A fresh profile per call means concurrent batches and a user's own open
-  LibreOffice never interfere.
+  So a profile is only ever used by one call at a time: each call takes an idle
+  one of this process (or makes one), and gives it back when it ends. Like
+  Gotenberg, which restarts its LibreOffice after ``LIBREOFFICE_RESTART_AFTER``
+  conversions, a profile serves :data:`RESTART_AFTER`
+  (``util/limits.OFFICE_RESTART_AFTER``) calls and is then thrown away for a fresh
+  one; one whose call failed or timed out (a hung LibreOffice may leave it
+  half-written) is thrown away at once. The soffice process itself never
+  outlives its call, so a hung or leaking one is gone with its batch.
+* **A hung LibreOffice** is killed, with its whole group, when the call's timeout
+  runs out (:func:`default_timeout`), and the call fails with ``RENDER_TIMEOUT``
+  (Chinese, naming the files); nothing else waits for it: every call has its own
+  process and profile.
 * **Fonts.** ``FONTCONFIG_FILE`` points at :data:`FONTS_CONF` in the child's
   environment only, mapping 宋体/仿宋_GB2312/方正小标宋简体/... to Noto Serif CJK SC
   and 黑体/微软雅黑 to Noto Sans CJK SC. Without it LibreOffice falls back to a
@@ -39,6 +49,7 @@ Design points (measured on LibreOffice 7.4, Debian 12):
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import glob
 import os
@@ -52,7 +63,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..util.atomic import atomic_open, ensure_dir, private_dir, remove, stale_entries, sweep_private, write_error
+from ..util.limits import OFFICE_RESTART_AFTER
 from ..errors import Code, RenderError, os_error_text
+
+#: calls one private profile serves before it is replaced by a fresh one (read at each call)
+RESTART_AFTER = OFFICE_RESTART_AFTER
 
 #: fontconfig file applied (via ``FONTCONFIG_FILE``) to our soffice processes only.
 FONTS_CONF = Path(__file__).with_name("fonts.conf")
@@ -112,6 +127,7 @@ def docx_to_pdf(
     outdir: Path,
     *,
     timeout: float | None = None,
+    soffice: str | None = None,
 ) -> list[Path]:
     """Convert DOCX (or any Writer-readable) files to PDF with ONE soffice call.
 
@@ -119,6 +135,7 @@ def docx_to_pdf(
     Existing files of those names are replaced. ``timeout`` defaults to
     :func:`default_timeout` for the number of inputs; when one input holds many
     forms (one DOCX with N pages), pass a timeout that scales with N instead.
+    ``soffice`` is the converter to run (default: :func:`find_soffice`).
 
     All or nothing: if any input fails, no PDF of this call is moved into
     ``outdir`` (LibreOffice writes to a staging directory first).
@@ -148,7 +165,7 @@ def docx_to_pdf(
                 Code.RENDER_DUPLICATE_NAME, name=name, files=_names(group)
             )
 
-    soffice = find_soffice()
+    soffice = soffice or find_soffice()
     outdir = Path(outdir).absolute()
     if timeout is None:
         timeout = default_timeout(len(sources))
@@ -159,12 +176,13 @@ def docx_to_pdf(
         staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=outdir))
     except OSError as exc:
         raise write_error(exc, outdir) from exc
-    profile: Path | None = None
+    profile: _Profile | None = None
+    converted = False
     try:
-        profile = private_dir(PROFILE_KIND)
+        profile = _take_profile()
         cmd = [
             soffice,
-            f"-env:UserInstallation={profile.as_uri()}",
+            f"-env:UserInstallation={profile.path.as_uri()}",
             "--headless",
             "--invisible",
             "--nologo",
@@ -203,11 +221,12 @@ def docx_to_pdf(
             except OSError as exc:
                 raise write_error(exc, final) from exc
             results.append(final)
+        converted = True
         return results
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         if profile is not None:
-            shutil.rmtree(profile, ignore_errors=True)
+            _give_back(profile, converted)
 
 
 def merge_pdfs(pdfs: Sequence[Path], out: Path) -> Path:
@@ -281,7 +300,52 @@ def sweep_leftovers(outdir: Path | None = None) -> None:
             remove(staging)
 
 
+def drop_idle_profiles() -> None:
+    """Remove this process's idle profiles (at exit; a test starting afresh)."""
+    with _IDLE_LOCK:
+        idle, _IDLE[:] = list(_IDLE), []
+    for profile in idle:
+        if profile.pid == os.getpid():
+            shutil.rmtree(profile.path, ignore_errors=True)
+
+
 # --- internals ---------------------------------------------------------------
+
+
+class _Profile:
+    """A private LibreOffice profile and how many calls it has served."""
+
+    def __init__(self) -> None:
+        self.path = private_dir(PROFILE_KIND)
+        self.pid = os.getpid()
+        self.uses = 0
+
+
+_IDLE: list[_Profile] = []
+_IDLE_LOCK = threading.Lock()
+atexit.register(drop_idle_profiles)
+
+
+def _take_profile() -> _Profile:
+    """An idle profile of this process (never one a forked child inherited), or a new one."""
+    with _IDLE_LOCK:
+        while _IDLE:
+            profile = _IDLE.pop()
+            if profile.pid == os.getpid() and profile.path.is_dir():
+                return profile
+    return _Profile()
+
+
+def _give_back(profile: _Profile, converted: bool) -> None:
+    """Keep the profile for the next call, unless its call failed or it has served
+    :data:`RESTART_AFTER` calls: then it is removed (the next call starts afresh)."""
+    profile.uses += 1
+    if converted and profile.uses < max(1, RESTART_AFTER):
+        with _IDLE_LOCK:
+            _IDLE.append(profile)
+        return
+    shutil.rmtree(profile.path, ignore_errors=True)
+
 
 _RUNNING: set[subprocess.Popen] = set()
 _RUNNING_LOCK = threading.Lock()

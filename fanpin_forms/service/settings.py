@@ -34,8 +34,9 @@ class Settings:
     throttle_per_user: int = 5
     throttle_per_client: int = 20
     throttle_minutes: int = 15
-    #: jobs run at once by the in-process runner (each may start LibreOffice)
-    job_workers: int = 1
+    #: jobs run at once by the in-process runner (each may start LibreOffice); two, so that one
+    #: hung conversion (killed at its timeout) never holds up every other job
+    job_workers: int = 2
     #: copies of a blank form one job may print
     blank_max_copies: int = 500
     #: set the Secure flag on the session cookie (behind HTTPS)

@@ -25,6 +25,7 @@ __all__ = [
     "SPEC_MAX_BYTES", "YAML_MAX_DEPTH",
     "RENDER_SECONDS_PER_FORM", "RENDER_MAX_BYTES_PER_FORM", "TEMPLATE_MAX_VALUE_CHARS", "TEMPLATE_MAX_RANGE",
     "TEMPLATE_MAX_ITEMS", "TEMPLATE_MAX_INT_BITS",
+    "OFFICE_RESTART_AFTER",
     "human_bytes",
 ]
 
@@ -101,6 +102,12 @@ TEMPLATE_MAX_RANGE = _cap("TEMPLATE_RANGE", 10_000)
 TEMPLATE_MAX_ITEMS = _cap("TEMPLATE_ITEMS", 100_000)
 #: bits of the largest integer ``*`` and ``**`` may make in a template
 TEMPLATE_MAX_INT_BITS = _cap("TEMPLATE_INT_BITS", 4096)
+
+# --- LibreOffice (office/libreoffice.py) ---------------------------------------------------------
+
+#: conversions (soffice calls) one private LibreOffice profile serves before a fresh one replaces
+#: it, as Gotenberg restarts its LibreOffice every ``LIBREOFFICE_RESTART_AFTER`` (10) conversions
+OFFICE_RESTART_AFTER = _cap("OFFICE_RESTART_AFTER", 10)
 
 
 def human_bytes(n: int) -> str:
