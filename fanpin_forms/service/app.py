@@ -28,39 +28,16 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import Code, FanpinError, Problem
-from . import accounts, sessions, work
+from . import accounts, api, sessions, work
 from .accounts import ROLE_LABELS, Actor, ServiceError
-from .jobs import JobRunner, ThreadJobRunner, visible_job
+from .api import FORM_OVERHEAD, STATUS, Refused, refuse  # noqa: F401 -- one refusal type for pages and API
+from .api import problem_json as _problem_json
+from .jobs import JobRunner, ThreadJobRunner
 from .models import Job, open_database, session_factory
 from .settings import Settings
 
 log = logging.getLogger("fanpin_forms.service")
 HERE = Path(__file__).resolve().parent
-
-#: HTTP status of each refusal
-STATUS = {
-    Code.SVC_LOGIN_FAILED: 401, Code.SVC_LOGIN_REQUIRED: 401, Code.SVC_TOKEN_INVALID: 401,
-    Code.SVC_LOGIN_THROTTLED: 429, Code.SVC_CSRF: 403, Code.SVC_FORBIDDEN: 403, Code.SVC_NOT_FOUND: 404,
-    Code.SVC_UPLOAD_TOO_LARGE: 413, Code.SVC_UPLOAD_TYPE: 415, Code.SVC_UPLOAD_EMPTY: 400,
-    Code.SVC_BAD_REQUEST: 400,
-}
-#: bytes a multipart request may carry besides the file (boundaries, the other fields)
-FORM_OVERHEAD = 64 * 1024
-
-
-class Refused(ServiceError):
-    pass
-
-
-def refuse(code: Code, **context: object) -> Refused:
-    return Refused(Problem(code, context))
-
-
-def _problem_json(problems: list[Problem]) -> dict[str, Any]:
-    first = problems[0]
-    return {"error": {"code": first.code.name, "message": first.message,
-                      "problems": [{"code": p.code.name, "message": p.message} for p in problems]}}
-
 
 def create_app(settings: Settings, fanpin: Any, *, runner: JobRunner | None = None) -> FastAPI:
     """The application over ``settings.db_url``; ``fanpin`` is the App whose forms and checks it uses."""
@@ -76,9 +53,14 @@ def create_app(settings: Settings, fanpin: Any, *, runner: JobRunner | None = No
     async def lifespan(_app: FastAPI):
         yield
         runner.shutdown()
+        api.close_ledger(app.state)
 
     app = FastAPI(title="防返贫监测表单服务", version="1", docs_url="/api/v1/docs", redoc_url=None,
-                  openapi_url="/api/v1/openapi.json", lifespan=lifespan)
+                  openapi_url="/api/v1/openapi.json", lifespan=lifespan,
+                  description="县里其他系统用的 JSON 接口：每次请求带 `Authorization: Bearer <令牌>`（在网页「接口令牌」"
+                              "中创建，可随时吊销）；只能看到令牌所属用户辖区内的数据。导入、打印、识别都是任务："
+                              "提交后按回答中的地址查询状态，可取消、重试。出错时回答 "
+                              "`{\"error\": {\"code\", \"message\"}}`，code 为错误目录中的代码，message 为中文说明。")
     app.state.settings, app.state.engine, app.state.runner, app.state.fanpin = settings, engine, runner, fanpin
 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -107,14 +89,6 @@ def create_app(settings: Settings, fanpin: Any, *, runner: JobRunner | None = No
         form = await request.form()
         if not sessions.csrf_ok(cur, str(form.get(sessions.CSRF_FIELD) or "")):
             raise refuse(Code.SVC_CSRF)
-
-    def api_user(request: Request, db: Session = Depends(get_db)) -> Actor:
-        header = request.headers.get("authorization", "")
-        scheme, _, secret = header.partition(" ")
-        user = accounts.user_for_token(db, secret.strip()) if scheme.lower() == "bearer" else None
-        if user is None:
-            raise refuse(Code.SVC_TOKEN_INVALID)
-        return Actor.of(user)
 
     def page(request: Request, template: str, cur: sessions.Current | None, status: int = 200, **ctx: Any
              ) -> HTMLResponse:
@@ -291,70 +265,7 @@ def create_app(settings: Settings, fanpin: Any, *, runner: JobRunner | None = No
 
     app.include_router(pages)
 
-    # --- API ----------------------------------------------------------------------------------------
-
-    api = APIRouter(prefix="/api/v1", tags=["api"])
-
-    @api.get("/me")
-    def api_me(actor: Actor = Depends(api_user)) -> dict[str, Any]:
-        """The token's user: name, role and area."""
-        return {"name": actor.name, "role": actor.role.value, "role_label": actor.role.label,
-                "area": {"level": actor.area.level, "township": actor.area.township, "village": actor.area.village,
-                         "label": actor.area.label}}
-
-    @api.post("/tokens")
-    async def api_token_create(request: Request, actor: Actor = Depends(api_user),
-                               db: Session = Depends(get_db)) -> dict[str, Any]:
-        """A new token for the same user (the secret is in this answer only)."""
-        body = await _json(request)
-        token, secret = accounts.create_token(db, actor.id, str(body.get("label") or ""))
-        return {"id": token.id, "label": token.label, "token": secret}
-
-    @api.post("/tokens/{token_id}/revoke")
-    def api_token_revoke(token_id: int, actor: Actor = Depends(api_user), db: Session = Depends(get_db)
-                         ) -> dict[str, Any]:
-        """Revoke one of the user's own tokens (the one in use too)."""
-        if not accounts.revoke_token(db, actor.id, token_id):
-            raise refuse(Code.SVC_NOT_FOUND)
-        return {"id": token_id, "revoked": True}
-
-    @api.get("/jobs/{job_id}")
-    def api_job(job_id: str, actor: Actor = Depends(api_user)) -> dict[str, Any]:
-        """A job's state and progress (only the user's own, or their area's for reviewers)."""
-        status = runner.status(job_id, actor)
-        if status is None:
-            raise refuse(Code.SVC_NOT_FOUND)
-        return status.to_json()
-
-    @api.get("/jobs/{job_id}/result")
-    def api_job_result(job_id: str, actor: Actor = Depends(api_user), db: Session = Depends(get_db)) -> Response:
-        """The finished job's file (the merged print PDF)."""
-        return _result(db, job_id, actor)
-
-    @api.post("/validate")
-    async def api_validate(request: Request, actor: Actor = Depends(api_user),
-                           db: Session = Depends(get_db)) -> dict[str, Any]:
-        """Check a household sheet (multipart: ``form``, ``file``): every problem by file, Excel row
-        and Chinese label. The sheet is kept for printing (``upload`` in the answer)."""
-        permit(actor, "upload")
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.upload_max_bytes + FORM_OVERHEAD:
-            raise refuse(Code.SVC_UPLOAD_TOO_LARGE, max=work.human_bytes(settings.upload_max_bytes))
-        form_id, file = _form_and_file(await request.form())
-        data = work.read_upload(file.file, file.filename, settings)
-        checked = work.store_and_check(db, fanpin, settings, actor, form_id, file.filename, data)
-        return {"upload": checked.upload.id, "form": form_id, "rows_total": checked.rows_total,
-                "valid": checked.valid, "ok": not checked.errors, "errors": checked.rows("errors"),
-                "warnings": checked.rows("warnings")}
-
-    @api.post("/print")
-    async def api_print(request: Request, actor: Actor = Depends(api_user)) -> dict[str, Any]:
-        """Submit a print job (JSON: ``form``, ``mode`` blank|filled, ``copies``, ``upload``, ``year``)."""
-        permit(actor, "print")
-        job_id = runner.submit("print", _print_params(await _json(request), actor), actor)
-        return {"job": job_id, "status": f"/api/v1/jobs/{job_id}"}
-
-    app.include_router(api)
+    app.include_router(api.router)
 
     # --- helpers that need the closure -------------------------------------------------------------
 
@@ -367,49 +278,13 @@ def create_app(settings: Settings, fanpin: Any, *, runner: JobRunner | None = No
         return JobStatus.of(job)
 
     def _form_and_file(form: Any) -> tuple[str, Any]:
-        form_id = str(form.get("form") or "")
-        file = form.get("file")
-        if file is None or isinstance(file, str) or not getattr(file, "filename", None):
-            raise refuse(Code.SVC_UPLOAD_EMPTY)
-        if form_id not in {f.id for f in work.printable_forms(fanpin)}:
-            fanpin.form(form_id)  # the catalogue's "no such form"
-            raise refuse(Code.SVC_BAD_REQUEST, why=f"表单「{form_id}」不能用于台账")
-        return form_id, file
+        return api.form_and_file(fanpin, form)
 
     def _print_params(form: dict[str, Any], actor: Actor) -> dict[str, Any]:
-        mode = "filled" if str(form.get("mode")) == "filled" else "blank"
-        out: dict[str, Any] = {"form": str(form.get("form") or ""), "mode": mode}
-        try:
-            out["copies"] = int(form.get("copies") or 1)
-            out["year"] = int(form.get("year")) if form.get("year") else None
-        except (TypeError, ValueError):
-            raise refuse(Code.SVC_BAD_REQUEST, why="份数和年份应为整数") from None
-        if not 1 <= out["copies"] <= settings.blank_max_copies:
-            raise refuse(Code.SVC_BAD_REQUEST, why=f"份数应在 1 到 {settings.blank_max_copies} 之间")
-        if out["form"] not in {f.id for f in work.printable_forms(fanpin)}:
-            fanpin.form(out["form"])
-            raise refuse(Code.SVC_BAD_REQUEST, why=f"表单「{out['form']}」不能打印")
-        if mode == "filled":
-            out["upload"] = str(form.get("upload") or "")
-            with make_db() as db:
-                if work.visible_upload(db, out["upload"], actor) is None:
-                    raise refuse(Code.SVC_BAD_REQUEST, why="请先上传台账，再选择要打印的台账")
-        return out
+        return api.print_params(app.state, form, actor)
 
     def _result(db: Session, job_id: str, actor: Actor) -> Response:
-        job = visible_job(db, job_id, actor)
-        if job is None or job.state != "done" or not job.result_path or not Path(job.result_path).is_file():
-            raise refuse(Code.SVC_NOT_FOUND)
-        return FileResponse(job.result_path, media_type="application/pdf", filename=job.result_name or "result.pdf")
-
-    async def _json(request: Request) -> dict[str, Any]:
-        try:
-            body = await request.json()
-        except ValueError:
-            raise refuse(Code.SVC_BAD_REQUEST, why="请求体应为 JSON 对象") from None
-        if not isinstance(body, dict):
-            raise refuse(Code.SVC_BAD_REQUEST, why="请求体应为 JSON 对象")
-        return body
+        return api.job_result(db, job_id, actor)
 
     return app
 
