@@ -246,3 +246,34 @@ def test_the_openapi_document_describes_every_route_in_chinese(web):
         assert op["responses"]["404"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
     assert not any(p.startswith("/login") or p.startswith("/jobs") for p in paths)  # pages are not the API
     assert set(doc["components"]["schemas"]["ImportRequest"]["properties"]) == {"upload", "skip_invalid", "overwrite"}
+
+
+# --- a dead worker's job: taken over once, the dead attempt fenced off ------------------------------
+
+
+def test_a_running_job_whose_heartbeat_stopped_is_taken_over_and_the_old_attempt_records_nothing(web):
+    import datetime as dt
+
+    from fanpin_forms.service.models import now
+
+    engine, settings = web.state.engine, web.state.settings
+    a = actor(web, "clerk_a")
+    job_id = jobs.new_job(engine, "test-ok", {}, a)
+    first = jobs.claim(engine, job_id, settings)
+    assert first.attempt == 1
+    assert jobs.claim(engine, job_id, settings) is None  # a live heartbeat: nobody else may take it
+    with session_factory(engine)() as db:  # the worker died: its heartbeat grows old
+        job = db.get(Job, job_id)
+        job.heartbeat = now() - jobs.stale_after(settings) - dt.timedelta(seconds=1)
+        db.commit()
+    jobs.execute(job_id, engine, settings, lambda: None)  # the queue delivers it again
+    with session_factory(engine)() as db:
+        job = db.get(Job, job_id)
+        assert (job.state, job.attempt, job.finishes) == ("done", 2, 1)
+    # the first attempt, had it lived on, can neither report progress nor end the job again
+    ctx = jobs.JobContext(first, settings, engine, lambda: None)
+    with pytest.raises(jobs.JobCancelled):
+        ctx.progress(1, 1, "迟到")
+    jobs.execute(job_id, engine, settings, lambda: None)  # and a late duplicate does nothing
+    with session_factory(engine)() as db:
+        assert db.get(Job, job_id).finishes == 1 and db.get(Job, job_id).attempt == 2
