@@ -25,6 +25,9 @@ USERS = {
 
 
 def make_settings(home: Path, **changes) -> Settings:
+    """Settings on ``home`` with the ledger database inside it (a module-scoped fixture runs
+    outside any test's private FANPIN_FORMS_HOME, so nothing may fall back to the default)."""
+    changes.setdefault("db_url", str(home / "ledger.sqlite3"))
     return Settings(home=home, **changes)
 
 
