@@ -344,6 +344,12 @@ class Code(str, Enum):
     SVC_JOB_INTERRUPTED = "任务在服务重启时中断，请重新提交"
     SVC_JOB_UNKNOWN_KIND = "未知的任务类型「{kind}」"
     SVC_BAD_REQUEST = "请求内容不完整或无效：{why}"
+    SVC_SCAN_TYPE = "「{name}」不是 PDF 或图片：扫描件只能上传 .pdf、.png、.jpg、.tif 文件"
+    SVC_IMPORT_ELSEWHERE = "户编号 {case_id} 在台账中属于{place}，不在您的辖区（{area}）内，不能由您导入"
+    SVC_IMPORT_REFUSED = "「{file}」第 {rows} 行不在您的辖区（{area}）内，整个表格未导入"
+    SVC_REVIEW_CONFLICT = "这一项已由「{who}」复核为「{value}」，您的决定未写入；请看清后再决定是否更正"
+    SVC_REVIEW_VALUE = "「{value}」不是有效的{what}（{hint}）"
+    SVC_NOTHING_TO_PRINT = "您的辖区（{area}）在台账中还没有户：请先上传台账并导入"
 
     def format(self, **context: object) -> str:  # type: ignore[override]
         """Fill the template; missing keys render as ``?`` instead of failing."""

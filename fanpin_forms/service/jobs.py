@@ -15,6 +15,7 @@ Job bodies are registered in :data:`KINDS` with :func:`job_kind`; each gets a
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import secrets
 import threading
@@ -54,6 +55,8 @@ class JobStatus:
     result_name: str | None
     created: dt.datetime
     finished: dt.datetime | None
+    #: what the job did (``JobContext.set_summary``): counts and lists the page and the API show
+    summary: dict[str, Any] | None = None
 
     @property
     def state_label(self) -> str:
@@ -74,12 +77,25 @@ class JobStatus:
                 "done": self.done, "total": self.total, "percent": self.percent, "step": self.step,
                 "message": self.message, "download": f"/api/v1/jobs/{self.id}/result" if self.has_result else None,
                 "created": self.created.isoformat() + "Z",
-                "finished": self.finished.isoformat() + "Z" if self.finished else None}
+                "finished": self.finished.isoformat() + "Z" if self.finished else None,
+                "summary": self.summary}
 
     @classmethod
-    def of(cls, job: Job) -> JobStatus:
+    def of(cls, job: Job, jobs_dir: Path | None = None) -> JobStatus:
         return cls(job.id, job.kind, job.state, job.done, job.total, job.step, job.message,
-                   job.state == DONE and bool(job.result_path), job.result_name, job.created, job.finished)
+                   job.state == DONE and bool(job.result_path), job.result_name, job.created, job.finished,
+                   read_summary(jobs_dir / job.id) if jobs_dir is not None else None)
+
+
+SUMMARY = "summary.json"
+
+
+def read_summary(folder: Path) -> dict[str, Any] | None:
+    """The summary a job body stored in its folder, or None."""
+    try:
+        return json.loads((folder / SUMMARY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 class JobRunner(Protocol):
@@ -125,6 +141,12 @@ class JobContext:
 
     def set_result(self, path: Path, download_name: str) -> None:
         self.result = (path, download_name)
+
+    def set_summary(self, summary: dict[str, Any]) -> None:
+        """Store what the job did (JSON; already masked) for the job page and the API."""
+        from ..util.atomic import write_atomic
+
+        write_atomic(self.out_dir / SUMMARY, json.dumps(summary, ensure_ascii=False).encode("utf-8"))
 
 
 KINDS: dict[str, Callable[[JobContext], None]] = {}
@@ -227,7 +249,7 @@ class ThreadJobRunner:
     def status(self, job_id: str, user: Actor) -> JobStatus | None:
         with session_factory(self.engine)() as db:
             job = visible_job(db, job_id, user)
-            return JobStatus.of(job) if job else None
+            return JobStatus.of(job, self.settings.jobs_dir) if job else None
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
