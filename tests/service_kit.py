@@ -25,6 +25,9 @@ USERS = {
 
 
 def make_settings(home: Path, **changes) -> Settings:
+    """Settings on ``home`` with the ledger database inside it (a module-scoped fixture runs
+    outside any test's private FANPIN_FORMS_HOME, so nothing may fall back to the default)."""
+    changes.setdefault("db_url", str(home / "ledger.sqlite3"))
     return Settings(home=home, **changes)
 
 
@@ -55,3 +58,11 @@ def wait_job(get_state, seconds: float = 180):
         if state in ("done", "failed") or time.monotonic() > deadline:
             return state
         time.sleep(0.2)
+
+
+def actor_of(web, name: str):
+    """The signed-in user ``name`` as the service's code sees them."""
+    from sqlalchemy import select
+
+    with session_factory(web.state.engine)() as db:
+        return accounts.Actor.of(db.scalar(select(accounts.User).where(accounts.User.name == name)))

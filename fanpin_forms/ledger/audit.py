@@ -4,9 +4,12 @@ UPDATE or DELETE issued past the ORM too)."""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import getpass
 import os
+from collections.abc import Iterator
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -14,11 +17,24 @@ from sqlalchemy.orm import Session
 from .models import Audit, Operation
 
 ACTOR_ENV = "FANPIN_FORMS_USER"
+#: the person a web request or job acts for (set by :func:`acting_as`; one per thread/task)
+_ACTING: contextvars.ContextVar[str | None] = contextvars.ContextVar("fanpin_forms_actor", default=None)
+
+
+@contextlib.contextmanager
+def acting_as(name: str) -> Iterator[None]:
+    """Within the block, ledger changes are recorded as made by ``name`` (a service user)."""
+    token = _ACTING.set(name[:100])
+    try:
+        yield
+    finally:
+        _ACTING.reset(token)
 
 
 def actor_name() -> str:
-    """The person acting: ``$FANPIN_FORMS_USER``, else the login name."""
-    name = os.environ.get(ACTOR_ENV)
+    """The person acting: the service user of :func:`acting_as`, else ``$FANPIN_FORMS_USER``,
+    else the login name."""
+    name = _ACTING.get() or os.environ.get(ACTOR_ENV)
     if name:
         return name[:100]
     try:

@@ -24,6 +24,7 @@ from ..util.atomic import atomic_open
 from . import values as V
 from .db import Ledger
 from .models import Case, FieldValue, Household
+from .scope import Scope, narrow
 
 BATCH = 2000
 NATIONAL = ("县(市、区、旗)", "乡(镇)", "行政村", "自然村", "户编号", "人编号", "姓名", "证件号码", "人数", "与户主关系",
@@ -43,15 +44,13 @@ def _columns(form: FormSpec) -> list[tuple[str, str, str | None]]:
     return cols
 
 
-def iter_cases(ledger: Ledger, *, township: str | None = None, village: str | None = None
-               ) -> Iterator[tuple[Household, dict[str, Any]]]:
-    """Every household with its current case's values (decoded), in 户编号 order, batch by batch."""
+def iter_cases(ledger: Ledger, *, township: str | None = None, village: str | None = None,
+               scope: Scope | None = None) -> Iterator[tuple[Household, dict[str, Any]]]:
+    """Every household (in ``scope``) with its current case's values (decoded), in 户编号 order,
+    batch by batch."""
     with ledger.read() as s:
-        q = select(Household).order_by(Household.household_no, Household.id)
-        if township:
-            q = q.where(Household.township == township)
-        if village:
-            q = q.where(Household.village == village)
+        q = narrow(select(Household).order_by(Household.household_no, Household.id), township=township,
+                   village=village, scope=scope)
         last = 0
         while True:
             households = list(s.scalars(q.offset(last).limit(BATCH)))
@@ -87,7 +86,7 @@ def _cell(value: Any, f, setup: LedgerSetup) -> Any:
 
 
 def export(setup: LedgerSetup, ledger: Ledger, out: Path, *, township: str | None = None, village: str | None = None,
-           national: bool = False) -> int:
+           national: bool = False, scope: Scope | None = None) -> int:
     form = setup.form
     fields = {f.key: f for f in form.fields}
     wb = Workbook(write_only=True)
@@ -98,7 +97,7 @@ def export(setup: LedgerSetup, ledger: Ledger, out: Path, *, township: str | Non
     else:
         cols = _columns(form)
         ws.append([c[0] for c in cols])
-    for h, values in iter_cases(ledger, township=township, village=village):
+    for h, values in iter_cases(ledger, township=township, village=village, scope=scope):
         count += 1
         if national:
             ws.append(_national_row(setup, form, h, values))

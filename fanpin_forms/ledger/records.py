@@ -12,6 +12,7 @@ from ..forms.model import FormSpec
 from ..intake.records import LoadResult, Record
 from .db import Ledger
 from .export import iter_cases
+from .scope import Scope
 
 
 def typed(value: Any, ftype: str) -> Any:
@@ -27,10 +28,11 @@ def typed(value: Any, ftype: str) -> Any:
     return value
 
 
-def load_ledger(setup: LedgerSetup, ledger: Ledger, *, township: str | None = None, village: str | None = None) -> LoadResult:
+def load_ledger(setup: LedgerSetup, ledger: Ledger, *, township: str | None = None, village: str | None = None,
+                scope: Scope | None = None) -> LoadResult:
     form: FormSpec = setup.form
     records = []
-    for h, values in iter_cases(ledger, township=township, village=village):
+    for h, values in iter_cases(ledger, township=township, village=village, scope=scope):
         out: dict[str, Any] = {}
         for f in form.fields:
             v = typed(values.get(f.key), f.type)

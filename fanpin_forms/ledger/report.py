@@ -32,6 +32,7 @@ from ..privacy.leakguard import KIND_LABELS, find
 from ..util.atomic import write_atomic
 from .db import Ledger
 from .models import Case, Document, Household, Page
+from .scope import Scope, narrow
 from .setup import LedgerSetup
 from .status import DATE_KEYS, GROUP_KEYS, CaseState, day_start, iter_states
 
@@ -118,14 +119,15 @@ def case_counts(c: CaseState, first: dt.date, last: dt.date, as_of: dt.date, mon
                   overdue=int(c.overdue is not None), not_entered=int(late_entry), forms=forms, households=1)
 
 
-def outstanding_by_case(ledger: Ledger, until: dt.datetime, township: str | None) -> dict[int, int]:
+def outstanding_by_case(ledger: Ledger, until: dt.datetime, township: str | None, scope: Scope | None = None
+                        ) -> dict[int, int]:
     """case id -> printed forms with no returned page, printed before ``until``."""
     returned = select(Page.id).where(Page.document_id == Document.id).exists()
     q = (select(Document.case_id, func.count(Document.id)).where(Document.case_id.is_not(None), ~returned,
                                                                   Document.at < until).group_by(Document.case_id))
-    if township:
-        q = q.join(Case, Document.case_id == Case.id).join(Household, Case.household_id == Household.id).where(
-            Household.township == township)
+    if township or (scope is not None and not scope.everything):
+        q = narrow(q.join(Case, Document.case_id == Case.id).join(Household, Case.household_id == Household.id),
+                   township=township, scope=scope)
     with ledger.read() as s:
         return {cid: n for cid, n in s.execute(q)}
 
@@ -150,7 +152,7 @@ def _groups(c: CaseState, focus, risk_names: dict[Any, str]) -> Iterable[tuple[i
 
 
 def monthly(setup: LedgerSetup, ledger: Ledger, month: str, *, township: str | None = None,
-            today: dt.date | None = None) -> Report:
+            today: dt.date | None = None, scope: Scope | None = None) -> Report:
     first, last = parse_month(month)
     today = today or dt.date.today()
     as_of = min(last, today)
@@ -161,10 +163,10 @@ def monthly(setup: LedgerSetup, ledger: Ledger, month: str, *, township: str | N
         sections.append(Section("按重点对象", "重点对象"))
     else:
         sections += [Section("按监测对象类型", "监测对象类型"), Section("按风险类型", "风险类型")]
-    forms = outstanding_by_case(ledger, day_start(as_of + dt.timedelta(days=1)), township)
+    forms = outstanding_by_case(ledger, day_start(as_of + dt.timedelta(days=1)), township, scope)
     keys = None if focus else DATE_KEYS + GROUP_KEYS
     risk_names = _code_names(setup, "risk_types")
-    for c in iter_states(setup, ledger, as_of, township=township, keys=keys):
+    for c in iter_states(setup, ledger, as_of, township=township, keys=keys, scope=scope):
         counts = case_counts(c, first, last, as_of, county.system_entry_within_months, forms.get(c.case_id, 0))
         sections[0].add((c.township, c.village, ""), counts)
         for i, name in _groups(c, focus, risk_names):

@@ -37,6 +37,7 @@ from . import values as V
 from .db import Ledger
 from .models import Case, Document, FieldValue, Household, Page
 from .records import typed
+from .scope import Scope, narrow
 from .setup import LedgerSetup
 
 STAGES = ("待入户核实", "公示中", "待乡镇审核", "待县级审定", "已认定", "帮扶中", "风险已消除")
@@ -129,8 +130,8 @@ class CaseState:
 
 
 def iter_states(setup: LedgerSetup, ledger: Ledger, as_of: dt.date, *, township: str | None = None,
-                village: str | None = None, keys: Sequence[str] | None = DATE_KEYS + GROUP_KEYS
-                ) -> Iterator[CaseState]:
+                village: str | None = None, keys: Sequence[str] | None = DATE_KEYS + GROUP_KEYS,
+                scope: Scope | None = None) -> Iterator[CaseState]:
     """Every household's current case (its last episode) with its stage and lateness on ``as_of``.
 
     ``keys``: the fields to read (None: every field)."""
@@ -139,10 +140,7 @@ def iter_states(setup: LedgerSetup, ledger: Ledger, as_of: dt.date, *, township:
     with ledger.read() as s:
         q = select(Household.id, Household.household_no, Household.head_name, Household.id_number,
                    Household.township, Household.village).order_by(Household.id)
-        if township:
-            q = q.where(Household.township == township)
-        if village:
-            q = q.where(Household.village == village)
+        q = narrow(q, township=township, village=village, scope=scope)
         last_id = 0
         while True:
             households = s.execute(q.where(Household.id > last_id).limit(BATCH)).all()
@@ -201,7 +199,7 @@ def _local_day(at: dt.datetime) -> dt.date:
 
 
 def unreturned(ledger: Ledger, as_of: dt.date, min_days: int, *, township: str | None = None,
-               village: str | None = None) -> list[Unreturned]:
+               village: str | None = None, scope: Scope | None = None) -> list[Unreturned]:
     """Printed forms of a case with no returned page, printed ``min_days`` days or more before
     ``as_of``; oldest first."""
     cutoff = day_start(as_of - dt.timedelta(days=min_days) + dt.timedelta(days=1))
@@ -210,10 +208,7 @@ def unreturned(ledger: Ledger, as_of: dt.date, min_days: int, *, township: str |
                 Document.form, Document.at)
          .join(Case, Document.case_id == Case.id).join(Household, Case.household_id == Household.id)
          .where(~returned, Document.at < cutoff).order_by(Document.at, Document.id))
-    if township:
-        q = q.where(Household.township == township)
-    if village:
-        q = q.where(Household.village == village)
+    q = narrow(q, township=township, village=village, scope=scope)
     out = []
     with ledger.read() as s:
         for no, name, town, vil, form, at in s.execute(q):
@@ -222,12 +217,14 @@ def unreturned(ledger: Ledger, as_of: dt.date, min_days: int, *, township: str |
     return out
 
 
-def outstanding_forms(ledger: Ledger, until: dt.datetime) -> dict[tuple[str, str], int]:
+def outstanding_forms(ledger: Ledger, until: dt.datetime, *, scope: Scope | None = None
+                      ) -> dict[tuple[str, str], int]:
     """(township, village) -> printed forms of a case not returned, printed before ``until``."""
     returned = select(Page.id).where(Page.document_id == Document.id).exists()
     q = (select(Household.township, Household.village, func.count(Document.id))
          .join(Case, Document.case_id == Case.id).join(Household, Case.household_id == Household.id)
          .where(~returned, Document.at < until).group_by(Household.township, Household.village))
+    q = narrow(q, scope=scope)
     with ledger.read() as s:
         return {(t, v): n for t, v, n in s.execute(q)}
 
@@ -243,12 +240,13 @@ class Status:
 
 
 def status(setup: LedgerSetup, ledger: Ledger, as_of: dt.date, *, township: str | None = None,
-           village: str | None = None, unreturned_days: int = UNRETURNED_DAYS, keep: int | None = None) -> Status:
+           village: str | None = None, unreturned_days: int = UNRETURNED_DAYS, keep: int | None = None,
+           scope: Scope | None = None) -> Status:
     """Counts by stage, the overdue cases (most days over first) and the forms not returned.
 
     ``keep``: how many cases to keep per stage for listing (None: all)."""
     out = Status(as_of)
-    for c in iter_states(setup, ledger, as_of, township=township, village=village, keys=DATE_KEYS):
+    for c in iter_states(setup, ledger, as_of, township=township, village=village, keys=DATE_KEYS, scope=scope):
         out.total += 1
         out.counts[c.stage] += 1
         c.values = {}  # not needed past here: memory stays flat
@@ -257,7 +255,7 @@ def status(setup: LedgerSetup, ledger: Ledger, as_of: dt.date, *, township: str 
         elif keep is None or len(out.by_stage[c.stage]) < keep:
             out.by_stage[c.stage].append(c)
     out.overdue.sort(key=lambda c: (-c.overdue.days, c.township, c.village, c.household_no))
-    out.unreturned = unreturned(ledger, as_of, unreturned_days, township=township, village=village)
+    out.unreturned = unreturned(ledger, as_of, unreturned_days, township=township, village=village, scope=scope)
     return out
 
 

@@ -4,8 +4,8 @@
 Every call carries ``Authorization: Bearer <token>`` (per-user tokens, revocable; never the
 session cookie). What it may see is the token owner's :class:`~fanpin_forms.service.scope.Area`:
 job listings through :func:`~fanpin_forms.service.jobs.visible_job`'s rule, cases, findings and
-reports through the ledger's own area filters (``township`` / ``village`` of
-:func:`~fanpin_forms.ledger.status.iter_states`, :func:`~fanpin_forms.ledger.records.load_ledger`).
+reports through the ledger's query layer (``scope=`` :class:`~fanpin_forms.ledger.scope.Scope` of the
+user's area, given to ``iter_states``, ``load_ledger`` and ``report.monthly``).
 Import, print (fill) and parse are jobs: the answer names the job, whose state is polled at
 ``/api/v1/jobs/{id}`` and which can be cancelled or retried. Every refusal is
 ``{"error": {"code", "message", "problems"}}`` with the catalogue's code and Chinese message.
@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import Code, Problem
+from ..ledger.scope import Scope
 from . import accounts, work
 from .accounts import Actor, ServiceError
 from .jobs import CANCELLED, ENDED, FAILED, STATE_LABELS, JobStatus, visible_job
@@ -149,7 +150,7 @@ def form_and_file(fanpin: Any, form: Any) -> tuple[str, Any]:
     file = form.get("file")
     if file is None or isinstance(file, str) or not getattr(file, "filename", None):
         raise refuse(Code.SVC_UPLOAD_EMPTY)
-    if form_id not in {f.id for f in work.printable_forms(fanpin)}:
+    if form_id not in {f.id for f in work.printable_forms(fanpin)} | {work.LEDGER_FORM}:
         fanpin.form(form_id)  # the catalogue's "no such form"
         raise refuse(Code.SVC_BAD_REQUEST, why=f"表单「{form_id}」不能用于台账")
     return form_id, file
@@ -178,10 +179,13 @@ def print_params(state: Any, form: dict[str, Any], actor: Actor) -> dict[str, An
     return out
 
 
-def own_upload(state: Any, upload_id: str, actor: Actor) -> str:
+def own_upload(state: Any, upload_id: str, actor: Actor, *, scan: bool) -> str:
+    """``upload_id`` if it is one of the user's own uploads of the right kind (a scan or a sheet)."""
     with session_factory(state.engine)() as db:
-        if work.visible_upload(db, upload_id, actor) is None:
-            raise refuse(Code.SVC_BAD_REQUEST, why="请先上传文件，再提交任务")
+        upload = work.visible_upload(db, upload_id, actor)
+    if upload is None or (upload.form_id == work.SCAN) != scan:
+        what = "扫描件（/api/v1/scans）" if scan else "台账（/api/v1/validate）"
+        raise refuse(Code.SVC_BAD_REQUEST, why=f"请先上传{what}，再提交任务")
     return upload_id
 
 
@@ -270,11 +274,26 @@ async def api_validate(request: Request, actor: Actor = Depends(api_user),
             "warnings": checked.rows("warnings")}
 
 
+@router.post("/scans", summary="上传扫描件（multipart：一个或多个 file，PDF 或图片）：类型在保存前检查，同一文件只存一次",
+             description="回答中每个文件的 `upload` 用于 `POST /api/v1/parse`；`again` 为真表示这个文件以前上传过。")
+async def api_scans(request: Request, actor: Actor = Depends(api_user),
+                    db: Session = Depends(get_db)) -> dict[str, Any]:
+    state = request.app.state
+    permit(actor, "scan", "review")
+    form = await request.form()
+    files = [f for f in form.getlist("file") if not isinstance(f, str) and getattr(f, "filename", None)]
+    if not files:
+        raise refuse(Code.SVC_UPLOAD_EMPTY)
+    stored = [work.store_scan(db, state.settings, actor, f.file, f.filename) for f in files]
+    return {"uploads": [{"upload": s.upload.id, "name": s.upload.name, "size": s.upload.size, "again": s.again}
+                        for s in stored]}
+
+
 @router.post("/import", summary="把已上传的台账导入监测台账数据库（任务）", response_model=JobSubmitted)
 def api_import(body: ImportRequest, request: Request, actor: Actor = Depends(api_user)) -> dict[str, str]:
     state = request.app.state
     permit(actor, "upload")
-    params = {"upload": own_upload(state, body.upload, actor), "skip_invalid": body.skip_invalid,
+    params = {"upload": own_upload(state, body.upload, actor, scan=False), "skip_invalid": body.skip_invalid,
               "overwrite": body.overwrite}
     return submitted(state.runner.submit("import", params, actor))
 
@@ -291,7 +310,7 @@ def api_print(body: PrintRequest, request: Request, actor: Actor = Depends(api_u
 def api_parse(body: ParseRequest, request: Request, actor: Actor = Depends(api_user)) -> dict[str, str]:
     state = request.app.state
     permit(actor, "scan", "review")
-    params = {"uploads": [own_upload(state, u, actor) for u in body.uploads]}
+    params = {"uploads": [own_upload(state, u, actor, scan=True) for u in body.uploads]}
     return submitted(state.runner.submit("parse", params, actor))
 
 
@@ -307,7 +326,8 @@ def api_jobs(request: Request, actor: Actor = Depends(api_user), db: Session = D
     if state:
         query = query.where(Job.state == state)
     rows = db.scalars(query.order_by(Job.created.desc(), Job.id).offset(offset).limit(limit))
-    return {"jobs": [JobStatus.of(j).to_json() for j in rows], "limit": limit, "offset": offset}
+    jobs_dir = request.app.state.settings.jobs_dir
+    return {"jobs": [JobStatus.of(j, jobs_dir).to_json() for j in rows], "limit": limit, "offset": offset}
 
 
 @router.get("/jobs/{job_id}", summary="任务的状态和进度")
@@ -356,7 +376,7 @@ def api_cases(request: Request, actor: Actor = Depends(api_user),
     permit(actor, "view")
     state = request.app.state
     cases = [c for c in iter_states(state.fanpin.ledger_setup(), ledger_of(state), dt.date.today(),
-                                    township=actor.area.township, village=actor.area.village)
+                                    scope=Scope.of(actor.area))
              if (not stage or c.stage == stage) and (not overdue or c.overdue)]
     cases.sort(key=lambda c: (-(c.overdue.days if c.overdue else -1), c.township, c.village, c.case_id))
     return {"total": len(cases), "limit": limit, "offset": offset,
@@ -370,7 +390,7 @@ def api_case(case_id: int, request: Request, actor: Actor = Depends(api_user)) -
     permit(actor, "view")
     state = request.app.state
     for c in iter_states(state.fanpin.ledger_setup(), ledger_of(state), dt.date.today(),
-                         township=actor.area.township, village=actor.area.village):
+                         scope=Scope.of(actor.area)):
         if c.case_id == case_id:
             return _case_json(c, values=True)
     raise refuse(Code.SVC_NOT_FOUND)
@@ -386,7 +406,7 @@ def api_findings(request: Request, actor: Actor = Depends(api_user),
     state = request.app.state
     fanpin = state.fanpin
     setup = fanpin.ledger_setup()
-    result = load_ledger(setup, ledger_of(state), township=actor.area.township, village=actor.area.village)
+    result = load_ledger(setup, ledger_of(state), scope=Scope.of(actor.area))
     findings = run_rules(fanpin.rules, cases_from(result.records, setup.form), fanpin.county, as_of)
     return {"as_of": (as_of or dt.date.today()).isoformat(), "cases_checked": len(result.records),
             "summary": summary(findings), "findings": [f.to_json() for f in findings],
@@ -400,10 +420,9 @@ def api_report(request: Request, actor: Actor = Depends(api_user),
 
     permit(actor, "view")
     state = request.app.state
-    report = monthly(state.fanpin.ledger_setup(), ledger_of(state), month, township=actor.area.township)
+    report = monthly(state.fanpin.ledger_setup(), ledger_of(state), month, scope=Scope.of(actor.area))
     sections = []
     for section in report.sections:
-        section.rows = {k: v for k, v in section.rows.items() if actor.area.covers(k[0], k[1])}
         headers, rows = table_rows(section)
         sections.append({"title": section.title, "headers": headers, "rows": rows})
     return {"title": report.title, "note": report.note, "as_of": report.as_of.isoformat(),

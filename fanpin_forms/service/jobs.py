@@ -23,6 +23,7 @@ Job bodies are registered in :data:`KINDS` with :func:`job_kind`; each gets a
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import secrets
@@ -66,6 +67,8 @@ class JobStatus:
     created: dt.datetime
     finished: dt.datetime | None
     attempt: int = 0
+    #: what the job did (``JobContext.set_summary``): counts and lists the page and the API show
+    summary: dict[str, Any] | None = None
 
     @property
     def state_label(self) -> str:
@@ -96,13 +99,25 @@ class JobStatus:
                 "created": self.created.isoformat() + "Z",
                 "finished": self.finished.isoformat() + "Z" if self.finished else None,
                 "attempt": self.attempt, "cancel": f"/api/v1/jobs/{self.id}/cancel" if self.can_cancel else None,
-                "retry": f"/api/v1/jobs/{self.id}/retry" if self.can_retry else None}
+                "retry": f"/api/v1/jobs/{self.id}/retry" if self.can_retry else None,
+                "summary": self.summary}
 
     @classmethod
-    def of(cls, job: Job) -> JobStatus:
+    def of(cls, job: Job, jobs_dir: Path | None = None) -> JobStatus:
         return cls(job.id, job.kind, job.state, job.done, job.total, job.step, job.message,
                    job.state == DONE and bool(job.result_path), job.result_name, job.created, job.finished,
-                   job.attempt or 0)
+                   job.attempt or 0, read_summary(jobs_dir / job.id) if jobs_dir is not None else None)
+
+
+SUMMARY = "summary.json"
+
+
+def read_summary(folder: Path) -> dict[str, Any] | None:
+    """The summary a job body stored in its folder, or None."""
+    try:
+        return json.loads((folder / SUMMARY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 class JobRunner(Protocol):
@@ -166,6 +181,12 @@ class JobContext:
 
     def set_result(self, path: Path, download_name: str) -> None:
         self.result = (path, download_name)
+
+    def set_summary(self, summary: dict[str, Any]) -> None:
+        """Store what the job did (JSON; already masked) for the job page and the API."""
+        from ..util.atomic import write_atomic
+
+        write_atomic(self.out_dir / SUMMARY, json.dumps(summary, ensure_ascii=False).encode("utf-8"))
 
 
 KINDS: dict[str, Callable[[JobContext], None]] = {}
@@ -343,6 +364,7 @@ class RunnerBase:
     a subclass schedules (``_schedule``) and stops."""
 
     engine: Engine
+    settings: Settings
 
     def _schedule(self, job_id: str) -> None:
         raise NotImplementedError
@@ -355,19 +377,20 @@ class RunnerBase:
     def status(self, job_id: str, user: Actor) -> JobStatus | None:
         with session_factory(self.engine)() as db:
             job = visible_job(db, job_id, user)
-            return JobStatus.of(job) if job else None
+            return JobStatus.of(job, self.settings.jobs_dir) if job else None
 
     def cancel(self, job_id: str, user: Actor) -> JobStatus | None:
         job = cancel_job(self.engine, job_id, user)
-        return JobStatus.of(job) if job else None
+        return JobStatus.of(job, self.settings.jobs_dir) if job else None
 
     def retry(self, job_id: str, user: Actor) -> JobStatus | None:
         job, again = requeue_job(self.engine, job_id, user)
         if job is None:
             return None
         if again:
+            (self.settings.jobs_dir / job_id / SUMMARY).unlink(missing_ok=True)  # the last attempt's
             self._schedule(job_id)
-        return JobStatus.of(job)
+        return JobStatus.of(job, self.settings.jobs_dir)
 
 
 class ThreadJobRunner(RunnerBase):

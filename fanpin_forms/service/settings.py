@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..ledger.db import resolve_url
-from ..util.limits import DATA_XLSX_MAX_BYTES
+from ..util.limits import DATA_XLSX_MAX_BYTES, SCAN_PDF_MAX_BYTES
 from ..util.secret import data_dir
 
 ENV = "FANPIN_FORMS_SERVICE_"
@@ -29,6 +29,8 @@ class Settings:
     county: str | None = None
     #: bytes, one uploaded sheet
     upload_max_bytes: int = DATA_XLSX_MAX_BYTES
+    #: bytes, one uploaded scan (PDF or image; also capped by the reader's own limits)
+    scan_max_bytes: int = SCAN_PDF_MAX_BYTES
     session_hours: float = 12.0
     #: failed logins within ``throttle_minutes`` after which one name / one address is refused
     throttle_per_user: int = 5
@@ -68,7 +70,7 @@ class Settings:
     def from_env(cls, **overrides: object) -> Settings:
         """Defaults, then ``FANPIN_FORMS_SERVICE_*`` variables, then ``overrides`` (not None)."""
         values: dict[str, object] = {}
-        for name, kind in (("db_url", str), ("home", Path), ("county", str), ("upload_max_bytes", int),
+        for name, kind in (("db_url", str), ("home", Path), ("county", str), ("upload_max_bytes", int), ("scan_max_bytes", int),
                            ("session_hours", float), ("throttle_per_user", int), ("throttle_per_client", int),
                            ("throttle_minutes", int), ("job_workers", int), ("blank_max_copies", int),
                            ("queue_url", str), ("stalled_seconds", float), ("worker_concurrency", int)):
