@@ -277,3 +277,53 @@ def test_a_running_job_whose_heartbeat_stopped_is_taken_over_and_the_old_attempt
     jobs.execute(job_id, engine, settings, lambda: None)  # and a late duplicate does nothing
     with session_factory(engine)() as db:
         assert db.get(Job, job_id).finishes == 1 and db.get(Job, job_id).attempt == 2
+
+
+# --- import, print from the ledger and parse, through the API ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def scans(tmp_path_factory, app):
+    """Two households' approval forms printed, signed and scanned (and one foreign page)."""
+    from tests.scansim import simulate
+
+    tmp = tmp_path_factory.mktemp("scans")
+    rows = [household(), household(**{"户编号": "T-002", "户主姓名": "李四", "身份证号码": make_id(seq="002")})]
+    records = app.load_and_check(app.form("annex2"), write_xlsx(tmp / "户.xlsx", rows)).records
+    out = tmp / "回收扫描件.pdf"
+    simulate(app, out, forms=[("annex2", records)], seed=7, dpi=150, foreign=1)
+    return rows, out
+
+
+@pytest.mark.slow
+def test_import_print_and_parse_through_the_api_end_to_end(web, tmp_path, scans):
+    import io
+
+    rows, pdf = scans
+    a = token_for(web, "clerk_a")
+    sheet = write_xlsx(tmp_path / "监测台账.xlsx", rows).read_bytes()
+    up = a.post("/api/v1/validate", data={"form": "ledger"}, files={"file": ("监测台账.xlsx", io.BytesIO(sheet))}).json()
+    assert up["ok"], up
+    job = a.post("/api/v1/import", json={"upload": up["upload"]}).json()["job"]
+    assert wait_state(a, job, {"done", "failed"}, 120) == "done", a.get(f"/api/v1/jobs/{job}").json()
+    assert a.get(f"/api/v1/jobs/{job}").json()["summary"]["added"] == 2
+    assert sorted(c["household_no"] for c in a.get("/api/v1/cases").json()["cases"]) == ["T-001", "T-002"]
+    assert token_for(web, "clerk_b").get("/api/v1/cases").json()["cases"] == []
+
+    job = a.post("/api/v1/print", json={"form": "annex2", "mode": "ledger", "year": 2022}).json()["job"]
+    assert wait_state(a, job, {"done", "failed"}, 180) == "done", a.get(f"/api/v1/jobs/{job}").json()
+    assert a.get(f"/api/v1/jobs/{job}/result").content.startswith(b"%PDF")
+
+    with open(pdf, "rb") as fh:
+        stored = a.post("/api/v1/scans", files=[("file", ("回收扫描件.pdf", fh, "application/pdf"))]).json()["uploads"]
+    assert [s["again"] for s in stored] == [False]
+    refused = a.post("/api/v1/scans", files=[("file", ("台账.xlsx", io.BytesIO(sheet)))])
+    assert refused.status_code == 415 and refused.json()["error"]["code"] == "SVC_SCAN_TYPE"
+    job = a.post("/api/v1/parse", json={"uploads": [stored[0]["upload"]]}).json()["job"]
+    assert wait_state(a, job, {"done", "failed"}, 300) == "done", a.get(f"/api/v1/jobs/{job}").json()
+    summary = a.get(f"/api/v1/jobs/{job}").json()["summary"]
+    assert summary["recognised"] >= 2 and summary["foreign"] == 1 and summary["failed"] == 0
+    # another village's clerk sees neither the job nor its cases
+    b = token_for(web, "clerk_b")
+    assert b.get(f"/api/v1/jobs/{job}").status_code == 404
+    assert b.post("/api/v1/parse", json={"uploads": [stored[0]["upload"]]}).status_code == 400

@@ -38,6 +38,7 @@ STATUS = {
     Code.SVC_LOGIN_THROTTLED: 429, Code.SVC_CSRF: 403, Code.SVC_FORBIDDEN: 403, Code.SVC_NOT_FOUND: 404,
     Code.SVC_UPLOAD_TOO_LARGE: 413, Code.SVC_UPLOAD_TYPE: 415, Code.SVC_UPLOAD_EMPTY: 400,
     Code.SVC_BAD_REQUEST: 400, Code.SVC_JOB_NOT_CANCELLABLE: 409, Code.SVC_JOB_NOT_RETRYABLE: 409,
+    Code.SVC_SCAN_TYPE: 415, Code.SVC_REVIEW_CONFLICT: 409,
 }
 #: bytes a multipart request may carry besides the file (boundaries, the other fields)
 FORM_OVERHEAD = 64 * 1024
@@ -83,7 +84,8 @@ class TokenRequest(BaseModel):
 
 class PrintRequest(BaseModel):
     form: str = Field(description="表单编号，如 annex2")
-    mode: Literal["blank", "filled"] = Field("blank", description="blank：空白表；filled：按已上传的台账预填")
+    mode: Literal["blank", "filled", "ledger"] = Field(
+        "blank", description="blank：空白表；filled：按已上传的台账预填；ledger：按台账数据库中辖区内的案件预填，每份表记入台账")
     copies: int = Field(1, description="空白表的份数")
     upload: str | None = Field(None, description="预填时用的台账（/api/v1/validate 回答中的 upload）")
     year: int | None = Field(None, description="基准年份（默认：今年或县里有的最近一年）")
@@ -159,7 +161,7 @@ def form_and_file(fanpin: Any, form: Any) -> tuple[str, Any]:
 def print_params(state: Any, form: dict[str, Any], actor: Actor) -> dict[str, Any]:
     """A print job's params from a page form or an API body, checked before the job exists."""
     fanpin, settings = state.fanpin, state.settings
-    mode = "filled" if str(form.get("mode")) == "filled" else "blank"
+    mode = str(form.get("mode")) if str(form.get("mode")) in ("filled", "ledger") else "blank"
     out: dict[str, Any] = {"form": str(form.get("form") or ""), "mode": mode}
     try:
         out["copies"] = int(form.get("copies") or 1)
