@@ -1,7 +1,8 @@
 """The service at scale, running: two ``fanpin worker`` and two ``fanpin serve --queue`` processes
-(real subprocesses on loopback ports) on the test PostgreSQL, print jobs submitted through the
-API of both web processes, one worker killed with SIGKILL in the middle of a job — and every
-job ends exactly once, with its whole output."""
+(real subprocesses on loopback ports) on the test PostgreSQL; import, print and parse jobs
+submitted through the API of both web processes, the worker reading the scans killed with
+SIGKILL in the middle of the job — and every job ends exactly once, with its whole output and
+nothing attached twice."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from .conftest import PG_REQUIRED, PG_URL, PG_URL_ENV
+from .conftest import PG_REQUIRED, PG_URL, PG_URL_ENV, household, make_id, write_xlsx
+from fanpin_forms.ledger.models import Document, Page, ScanFile
 from fanpin_forms.service import accounts
 from fanpin_forms.service.accounts import Role
 from fanpin_forms.service.models import Job, open_database, session_factory
@@ -30,8 +32,8 @@ pytestmark = pytest.mark.slow
 FANPIN = str(Path(sys.executable).with_name("fanpin"))
 #: seconds without a heartbeat after which a worker counts as dead (short, for the test)
 STALLED = 4
-#: copies of each print job; the first (the one whose worker is killed) is longer
-COPIES = [12, 2, 2, 2]
+#: copies of the blank print jobs submitted while the parse job runs
+COPIES = [2, 3]
 
 
 @pytest.fixture
@@ -98,8 +100,22 @@ def wait_up(base: str, proc: subprocess.Popen, seconds: float = 60) -> None:
     raise AssertionError(f"{base} did not answer")
 
 
-def test_two_workers_two_web_processes_a_killed_worker_and_every_job_ends_once(pg_url, tmp_path):
+def wait_all(apis, ids, seconds: float) -> dict[str, str]:
+    """Poll (through both web processes in turn) until every job has ended; their states."""
+    deadline = time.monotonic() + seconds
+    states: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        states = {j: apis[k % 2].get(f"/api/v1/jobs/{j}").json()["state"] for k, j in enumerate(ids)}
+        if all(s in ("done", "failed", "cancelled") for s in states.values()):
+            break
+        time.sleep(0.3)
+    return states
+
+
+def test_two_workers_two_web_processes_a_killed_worker_and_every_job_ends_once(pg_url, tmp_path, app):
     import pypdfium2 as pdfium
+
+    from .scansim import simulate
 
     engine = open_database(pg_url)
     with session_factory(engine)() as db:
@@ -115,56 +131,74 @@ def test_two_workers_two_web_processes_a_killed_worker_and_every_job_ends_once(p
         ports = [free_port(), free_port()]
         webs = [procs.start(f"web{i}", "serve", "--port", str(port), "--db", pg_url, "--queue", pg_url, env=env)
                 for i, port in enumerate(ports, 1)]
+        # while they start: two households, and their forms printed, signed and scanned (one foreign page)
+        rows = [household(), household(**{"户编号": "T-002", "户主姓名": "李四", "身份证号码": make_id(seq="002")})]
+        sheet = write_xlsx(tmp_path / "监测台账.xlsx", rows)
+        scans = tmp_path / "回收扫描件.pdf"
+        simulate(app, scans, forms=[("annex2", app.load_and_check(app.form("annex2"), sheet).records)], seed=7,
+                 dpi=150, foreign=1)
         bases = [f"http://127.0.0.1:{port}" for port in ports]
         for base, web in zip(bases, webs):
             wait_up(base, web)
-        apis = [httpx.Client(base_url=b, headers={"Authorization": f"Bearer {secret}"}, timeout=30) for b in bases]
+        apis = [httpx.Client(base_url=b, headers={"Authorization": f"Bearer {secret}"}, timeout=60) for b in bases]
 
-        # the long job first, through web 1; wait until a worker holds it, then kill that worker
-        ids = [apis[0].post("/api/v1/print", json={"form": "annex2", "mode": "blank",
-                                                   "copies": COPIES[0]}).json()["job"]]
+        # import through web 1, print from the ledger through web 2 (each shown by the other)
+        with open(sheet, "rb") as fh:
+            upload = apis[0].post("/api/v1/validate", data={"form": "ledger"},
+                                  files={"file": (sheet.name, fh)}).json()["upload"]
+        ids = [apis[0].post("/api/v1/import", json={"upload": upload}).json()["job"]]
+        assert wait_all(apis[::-1], ids, 60) == {ids[0]: "done"}, procs.tail()
+        ids.append(apis[1].post("/api/v1/print", json={"form": "annex2", "mode": "ledger", "year": 2022}).json()["job"])
+        assert wait_all(apis, ids, 90)[ids[1]] == "done", procs.tail()
+
+        # the scans read back through web 2; once a worker holds that job, kill that worker
+        with open(scans, "rb") as fh:
+            scan = apis[1].post("/api/v1/scans", files=[("file", (scans.name, fh, "application/pdf"))]).json()
+        parse = apis[1].post("/api/v1/parse", json={"uploads": [scan["uploads"][0]["upload"]]}).json()["job"]
+        ids.append(parse)
         victim = None
         deadline = time.monotonic() + 60
         while victim is None and time.monotonic() < deadline:
             with session_factory(engine)() as db:
-                job = db.get(Job, ids[0])
+                job = db.get(Job, parse)
                 if job.state == "running" and job.worker:
                     victim = int(job.worker.rsplit(":", 1)[1])
             time.sleep(0.1)
-        assert victim in [w.pid for w in workers], "no worker took the first job"
-        # the rest, alternating between the two web processes, while the first one runs
-        for n, copies in enumerate(COPIES[1:], 1):
+        assert victim in [w.pid for w in workers], "no worker took the parse job"
+        # blank prints, alternating between the two web processes, while the scans are read
+        for n, copies in enumerate(COPIES):
             r = apis[n % 2].post("/api/v1/print", json={"form": "annex2", "mode": "blank", "copies": copies})
             assert r.status_code == 200, r.text
             ids.append(r.json()["job"])
-        time.sleep(1.0)  # mid-job: LibreOffice is converting the 12 copies
+        time.sleep(1.5)  # mid-job: the worker is reading the pages
         os.kill(victim, signal.SIGKILL)
 
         # every job ends; each web process shows every job (the state is in the database)
-        deadline = time.monotonic() + 150
-        states: dict[str, str] = {}
-        while time.monotonic() < deadline:
-            states = {j: apis[k % 2].get(f"/api/v1/jobs/{j}").json()["state"] for k, j in enumerate(ids)}
-            if all(s in ("done", "failed", "cancelled") for s in states.values()):
-                break
-            time.sleep(0.5)
+        states = wait_all(apis, ids, 150)
         if set(states.values()) != {"done"}:
             with session_factory(engine)() as db:
-                why = [(j.state, j.message) for j in db.scalars(sa.select(Job).where(Job.id.in_(ids)))]
+                why = [(j.kind, j.state, j.message) for j in db.scalars(sa.select(Job).where(Job.id.in_(ids)))]
             raise AssertionError((why, procs.tail()))
         assert [apis[1].get(f"/api/v1/jobs/{j}").json()["state"] for j in ids] == ["done"] * len(ids)
 
         with session_factory(engine)() as db:
-            rows = {j.id: j for j in db.scalars(sa.select(Job).where(Job.id.in_(ids)))}
+            jobs = {j.id: j for j in db.scalars(sa.select(Job).where(Job.id.in_(ids)))}
             stuck = db.execute(sa.text("SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo','doing')"))
             assert stuck.scalar() == 0
+            # nothing attached twice: one scan file, each of its pages once, the two printed forms
+            assert db.scalar(sa.select(sa.func.count()).select_from(ScanFile)) == 1
+            pages = db.execute(sa.select(Page.scan_file_id, Page.page_no)).all()
+            assert pages and len(pages) == len(set(pages))
+            assert db.scalar(sa.select(sa.func.count()).select_from(Document)) == 2
         # exactly once: one ending each; the killed job was taken over once, by the other worker
-        assert [rows[j].finishes for j in ids] == [1] * len(ids)
-        assert rows[ids[0]].attempt == 2 and int(rows[ids[0]].worker.rsplit(":", 1)[1]) != victim
-        assert [rows[j].attempt for j in ids[1:]] == [1] * (len(ids) - 1)
-        # and each result is whole: one page per copy, fetched through either web process
-        for k, (j, copies) in enumerate(zip(ids, COPIES)):
-            pdf = apis[(k + 1) % 2].get(f"/api/v1/jobs/{j}/result")
+        assert [jobs[j].finishes for j in ids] == [1] * len(ids)
+        assert jobs[parse].attempt == 2 and int(jobs[parse].worker.rsplit(":", 1)[1]) != victim
+        assert [jobs[j].attempt for j in ids if j != parse] == [1] * (len(ids) - 1)
+        summary = apis[0].get(f"/api/v1/jobs/{parse}").json()["summary"]
+        assert summary["recognised"] >= 2 and summary["foreign"] == 1 and summary["failed"] == 0
+        # and each print is whole: one page per copy, fetched through either web process
+        for k, (j, copies) in enumerate(zip(ids[3:], COPIES)):
+            pdf = apis[k % 2].get(f"/api/v1/jobs/{j}/result")
             assert pdf.status_code == 200
             doc = pdfium.PdfDocument(io.BytesIO(pdf.content))
             assert len(doc) == copies
