@@ -327,3 +327,29 @@ def test_import_print_and_parse_through_the_api_end_to_end(web, tmp_path, scans)
     b = token_for(web, "clerk_b")
     assert b.get(f"/api/v1/jobs/{job}").status_code == 404
     assert b.post("/api/v1/parse", json={"uploads": [stored[0]["upload"]]}).status_code == 400
+
+
+def test_the_job_page_cancels_and_retries_with_its_csrf_token(web):
+    from .service_kit import csrf_of, login
+
+    a = actor(web, "clerk_a")
+    api = token_for(web, "clerk_a")
+    job = web.state.runner.submit("test-hold", {}, a)
+    assert wait_state(api, job, {"running"}) == "running"
+    page = TestClient(web)
+    assert login(page, "clerk_a").status_code == 303
+    html = page.get(f"/jobs/{job}").text
+    assert "取消任务" in html
+    assert page.post(f"/jobs/{job}/cancel", data={}, follow_redirects=False).status_code == 403  # no token
+    r = page.post(f"/jobs/{job}/cancel", data={"csrf_token": csrf_of(html)}, follow_redirects=False)
+    assert r.status_code == 303
+    assert wait_state(api, job, {"cancelled"}) == "cancelled"
+    RELEASE.set()
+    html = page.get(f"/jobs/{job}").text
+    assert "重试" in html and Code.SVC_JOB_CANCELLED.format() in html
+    page.post(f"/jobs/{job}/retry", data={"csrf_token": csrf_of(html)})
+    assert wait_state(api, job, {"done"}) == "done"
+    other = TestClient(web)
+    login(other, "clerk_b")
+    token = csrf_of(other.get("/").text)
+    assert other.post(f"/jobs/{job}/retry", data={"csrf_token": token}).status_code == 404

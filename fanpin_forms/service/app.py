@@ -241,6 +241,18 @@ def create_app(settings: Settings, fanpin: Any, *, runner: JobRunner | None = No
             raise refuse(Code.SVC_NOT_FOUND)
         return page(request, "job.html", cur, job=status)
 
+    @pages.post("/jobs/{job_id}/cancel")
+    def job_cancel(job_id: str, actor: Actor = Depends(signed_in)) -> Response:
+        if runner.cancel(job_id, actor) is None:
+            raise refuse(Code.SVC_NOT_FOUND)
+        return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+    @pages.post("/jobs/{job_id}/retry")
+    def job_retry(job_id: str, actor: Actor = Depends(signed_in)) -> Response:
+        if runner.retry(job_id, actor) is None:
+            raise refuse(Code.SVC_NOT_FOUND)
+        return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
     @pages.get("/jobs/{job_id}/download")
     def job_download(job_id: str, actor: Actor = Depends(signed_in), db: Session = Depends(get_db)) -> Response:
         return _result(db, job_id, actor)
