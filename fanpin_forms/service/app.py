@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import Code, FanpinError, Problem
-from . import accounts, sessions, work
+from . import accounts, sessions, web, work
 from .accounts import ROLE_LABELS, Actor, ServiceError
 from .jobs import JobRunner, ThreadJobRunner, visible_job
 from .models import Job, open_database, session_factory
@@ -102,8 +102,9 @@ def create_app(settings: Settings, fanpin: Any, *, runner: JobRunner | None = No
         if request.method != "POST":
             return
         length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.upload_max_bytes + FORM_OVERHEAD:
-            raise refuse(Code.SVC_UPLOAD_TOO_LARGE, max=work.human_bytes(settings.upload_max_bytes))
+        cap = settings.scan_max_bytes if request.url.path == "/scans" else settings.upload_max_bytes
+        if length and length.isdigit() and int(length) > cap + FORM_OVERHEAD:
+            raise refuse(Code.SVC_UPLOAD_TOO_LARGE, max=work.human_bytes(cap))
         form = await request.form()
         if not sessions.csrf_ok(cur, str(form.get(sessions.CSRF_FIELD) or "")):
             raise refuse(Code.SVC_CSRF)
@@ -224,7 +225,8 @@ def create_app(settings: Settings, fanpin: Any, *, runner: JobRunner | None = No
         from sqlalchemy import select
 
         jobs = db.scalars(select(Job).where(Job.user_id == actor.id).order_by(Job.created.desc()).limit(10))
-        return page(request, "home.html", cur, jobs=[_status(j) for j in jobs], uploads=work.uploads_of(db, actor),
+        return page(request, "home.html", cur, jobs=[_status(j) for j in jobs],
+                    uploads=[u for u in work.uploads_of(db, actor) if u.form_id != work.SCAN],
                     users=accounts.list_users(db, actor.area) if actor.can("accounts") else None,
                     county=fanpin.county.name)
 
@@ -265,7 +267,7 @@ def create_app(settings: Settings, fanpin: Any, *, runner: JobRunner | None = No
         status = runner.status(job_id, actor)
         if status is None:
             raise refuse(Code.SVC_NOT_FOUND)
-        return page(request, "job.html", cur, job=status)
+        return page(request, "job.html", cur, job=status, params=_job_params(job_id))
 
     @pages.get("/jobs/{job_id}/download")
     def job_download(job_id: str, actor: Actor = Depends(signed_in), db: Session = Depends(get_db)) -> Response:
@@ -290,6 +292,8 @@ def create_app(settings: Settings, fanpin: Any, *, runner: JobRunner | None = No
         return RedirectResponse("/tokens", status_code=303)
 
     app.include_router(pages)
+    app.include_router(web.page_routes(web.Kit(settings, fanpin, runner, get_db, current, signed_in, page, permit,
+                                               refuse), [Depends(csrf_guard)]))
 
     # --- API ----------------------------------------------------------------------------------------
 
@@ -358,6 +362,11 @@ def create_app(settings: Settings, fanpin: Any, *, runner: JobRunner | None = No
 
     # --- helpers that need the closure -------------------------------------------------------------
 
+    def _job_params(job_id: str) -> dict[str, Any]:
+        with make_db() as db:
+            job = db.get(Job, job_id)
+            return dict(job.params or {}) if job is not None else {}
+
     def _max() -> str:
         return work.human_bytes(settings.upload_max_bytes)
 
@@ -377,7 +386,7 @@ def create_app(settings: Settings, fanpin: Any, *, runner: JobRunner | None = No
         return form_id, file
 
     def _print_params(form: dict[str, Any], actor: Actor) -> dict[str, Any]:
-        mode = "filled" if str(form.get("mode")) == "filled" else "blank"
+        mode = str(form.get("mode")) if str(form.get("mode")) in ("filled", "ledger") else "blank"
         out: dict[str, Any] = {"form": str(form.get("form") or ""), "mode": mode}
         try:
             out["copies"] = int(form.get("copies") or 1)
