@@ -30,11 +30,14 @@ A_ID = make_id(seq="001")
 def web(tmp_path_factory, app):
     """One application for the module (accounts are slow to hash); tests use their own households."""
     tmp = tmp_path_factory.mktemp("pages")
+    env = pytest.MonkeyPatch()  # module fixtures run before the per-test FANPIN_FORMS_HOME: never the user's
+    env.setenv("FANPIN_FORMS_HOME", str(tmp))
     w = create_app(make_settings(tmp / "home", db_url=f"sqlite:///{tmp / 'ledger.db'}",
                                  upload_max_bytes=300_000, scan_max_bytes=400_000), app)
     add_users(w)
     yield w
     w.state.runner.shutdown()
+    env.undo()
 
 
 @pytest.fixture(scope="module")

@@ -126,6 +126,7 @@ class QueueItem:
     current: str | None  # the ledger's value beside it (what was printed or entered), shown
     file: str
     page: int | None
+    page_id: int | None = None
 
 
 def value_kind(setup: LedgerSetup, key: str) -> str:
@@ -221,7 +222,8 @@ def review_queue(setup: LedgerSetup, ledger: Ledger, scope: Scope, *, limit: int
                                  item.field, w.label(item.field), kind, w.shown(item.field, item.read_value),
                                  None if setup.form.field(item.field) is not None and
                                  setup.form.field(item.field).sensitive else typed_text(kind, item.read_value),
-                                 w.shown(item.field, facts.get((item.case_id, item.field))), name or "", page_no))
+                                 w.shown(item.field, facts.get((item.case_id, item.field))), name or "", page_no,
+                                 item.page_id))
     return out
 
 

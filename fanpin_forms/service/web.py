@@ -182,7 +182,7 @@ def page_routes(kit: Kit, dependencies: list) -> APIRouter:
         permit(actor, "review")
         form = await request.form()
         value = str(form.get("value") or "").strip()
-        accept = form.get("action") == "accept" or value == str(form.get("read") or "").strip()
+        accept = form.get("do") == "accept" or value == str(form.get("read") or "").strip()
         wants_json = "application/json" in request.headers.get("accept", "")
         lg = ledger()
         try:

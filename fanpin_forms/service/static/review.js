@@ -25,7 +25,7 @@
       ev.preventDefault();
       if (form.dataset.busy) { return; }
       form.dataset.busy = "1";
-      fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin",
+      fetch(form.getAttribute("action"), { method: "POST", body: new FormData(form), credentials: "same-origin",
                            headers: { "Accept": "application/json" } })
         .then(function (r) { return r.json(); })
         .then(function (answer) {
