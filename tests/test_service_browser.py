@@ -119,7 +119,7 @@ def test_upload_a_sheet_with_errors_and_see_them_by_row_and_label(server, browse
     path = write_xlsx(tmp_path / "杨林村台账.xlsx", rows)
     page = browser.new_context().new_page()
     _login(page, base, "clerk_a")
-    page.click("text=上传台账")
+    page.click("text=核对农户信息表")
     page.select_option("select[name=form]", "annex2")
     page.set_input_files("input[name=file]", str(path))
     page.click("button:has-text('上传并检查')")
@@ -129,7 +129,7 @@ def test_upload_a_sheet_with_errors_and_see_them_by_row_and_label(server, browse
     assert {("3", "身份证号码"), ("4", "家庭人口"), ("5", "联系电话")} <= found
     assert all(c[0].startswith("杨林村台账.xlsx") for c in cells)
     assert make_id(seq="004") not in page.content()
-    page.screenshot(path=shots / "04-上传台账-错误.png", full_page=True)
+    page.screenshot(path=shots / "04-核对农户信息表-错误.png", full_page=True)
     # a file that is not a spreadsheet
     fake = tmp_path / "照片.xlsx"
     fake.write_bytes(b"\x89PNG\r\n\x1a\nnot a sheet")
@@ -143,7 +143,7 @@ def test_print_a_blank_form_job_and_download_the_pdf(server, browser, shots):
     context = browser.new_context(accept_downloads=True)
     page = context.new_page()
     _login(page, base, "clerk_a")
-    page.click("text=打印")
+    page.click("nav a[href='/print']")
     page.screenshot(path=shots / "05-打印.png", full_page=True)
     page.select_option("select[name=form]", "annex1")
     page.check("input[value=blank]")
@@ -311,6 +311,7 @@ def test_the_ledger_walk_import_print_scans_review_case_report_and_refusal(serve
     page.click("text=YY-RJW-010")
     main = page.inner_text("main")
     assert "交回的扫描页" in main and page.locator(".thumbs img").count() >= 1
+    page.wait_for_function("() => [...document.querySelectorAll('.thumbs img')].every(i => i.complete && i.naturalWidth > 0)")
     assert "430621" in page.content()  # the clerk who handles the case sees the full ID number here
     page.screenshot(path=shots / "20-户.png", full_page=True)
     case_url = page.url
@@ -331,7 +332,8 @@ def test_the_ledger_walk_import_print_scans_review_case_report_and_refusal(serve
     page.screenshot(path=shots / "23-月报.png", full_page=True)
     with page.expect_download() as info:
         page.click("button:has-text('下载月报')")
-    report = load_workbook(info.value.path())
+    assert info.value.suggested_filename.endswith(".xlsx")
+    report = load_workbook(io.BytesIO(Path(info.value.path()).read_bytes()))
     assert report.active.max_row > 2
 
     # a village-B user opening a village-A case is refused

@@ -33,6 +33,10 @@ TIMELINE = ("risk_found_date", "apply_date", "home_visit_date", "review_date", "
             "elim_approval_date")
 
 
+#: the sensitive kinds the case page shows in full to a user allowed to see them
+REVEALED = ("id_number", "phone")
+
+
 @dataclass
 class CaseFile:
     case_id: int
@@ -82,15 +86,18 @@ def case_file(setup: LedgerSetup, ledger: Ledger, scope: Scope, case_id: int, *,
                        case.disputed, typed_values=typed_values)
 
         def show(key: str, text: str | None) -> str | None:
-            if reveal and key in fields and text is not None:
+            """ID numbers and phones in full when revealed; bank accounts, health and the rest masked."""
+            f = fields.get(key)
+            if reveal and f is not None and text is not None and \
+                    V.sensitive_kind(f, setup.field_types) in REVEALED:
                 value = V.decode(text)
                 if isinstance(value, str):
                     return value
             return w.shown(key, text)
 
-        for key in TIMELINE:
-            if key in facts and key in fields:
-                out.timeline.append((fields[key].label, show(key, facts[key].value) or ""))
+        steps = [(show(key, facts[key].value) or "", fields[key].label) for key in TIMELINE
+                 if key in facts and key in fields]
+        out.timeline = [(label, day) for day, label in sorted(steps)]  # ISO dates: in the order they happened
         order = {f.key: n for n, f in enumerate(form.fields)}
         for key in sorted(set(facts) | set(pending), key=lambda k: (order.get(k, 10_000), k)):
             fv = facts.get(key)
