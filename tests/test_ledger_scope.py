@@ -72,3 +72,60 @@ def test_the_sql_condition_and_covers_agree(scope, place):
         s.commit()
         found = s.scalar(select(Household.id).where(scope.where())) is not None
     assert found == scope.covers(place[0] or None, place[1] or None)
+
+
+def _review_item(ledger: Ledger, household_no: str, read: str) -> int:
+    from fanpin_forms.ledger.models import Case, FieldValue, Operation, Page, ReviewItem, ScanFile
+
+    now = dt.datetime.now(dt.timezone.utc)
+    with ledger.write() as s:
+        s.add(Operation(kind="test", actor="t", at=now))
+        h = s.scalars(select(Household).where(Household.household_no == household_no)).one()
+        case = s.scalars(select(Case).where(Case.household_id == h.id)).one()
+        f = ScanFile(sha256=(household_no * 64)[:64], name="s.pdf", size=1, stored_path="", actor="t", at=now)
+        s.add(f)
+        s.flush()
+        p = Page(scan_file_id=f.id, page_no=1, case_id=case.id, status="flagged", at=now)
+        s.add(p)
+        s.flush()
+        s.add(FieldValue(case_id=case.id, field="home_visit_date", value=read, source="scan", actor="t", at=now,
+                         pending=True))
+        item = ReviewItem(page_id=p.id, case_id=case.id, field="home_visit_date", read_value=read, status="open")
+        s.add(item)
+        s.flush()
+        return item.id
+
+
+def test_review_one_item_through_the_scope_and_the_second_decision_is_a_conflict(tmp_path, app, ledger_url,
+                                                                                 monkeypatch):
+    import pytest
+
+    from fanpin_forms.errors import Code, FanpinError
+    from fanpin_forms.ledger.audit import acting_as
+    from fanpin_forms.ledger.history import history
+    from fanpin_forms.ledger.review import decide, review_queue
+
+    rows = [household(**{"户编号": "A-1", "身份证号码": make_id(seq="601")}),
+            household(**{"户编号": "B-1", "村（社区）": B, "身份证号码": make_id(seq="602")})]
+    ledger = Ledger.open(ledger_url)
+    setup = app.ledger_setup()
+    try:
+        import_file(setup, ledger, write_xlsx(tmp_path / "户.xlsx", rows))
+        a, b = _review_item(ledger, "A-1", '"2022-06-01"'), _review_item(ledger, "B-1", '"2022-06-02"')
+        village = Scope(T, A)
+        assert [q.id for q in review_queue(setup, ledger, village)] == [a]
+        with pytest.raises(FanpinError) as refused:
+            decide(setup, ledger, village, b, accept=True)
+        assert refused.value.problems[0].code is Code.LEDGER_REVIEW_UNKNOWN
+        with acting_as("审核员甲"):
+            done = decide(setup, ledger, village, a, accept=False, value="2022年6月3日")
+        assert (done.status, done.value) == ("corrected", "2022-06-03")
+        with pytest.raises(FanpinError) as second, acting_as("审核员乙"):
+            decide(setup, ledger, village, a, accept=True)
+        assert second.value.problems[0].code is Code.LEDGER_REVIEW_CONFLICT
+        assert "审核员甲" in second.value.problems[0].message and "2022-06-03" in second.value.problems[0].message
+        _, rows_ = history(setup, ledger, "A-1")
+        assert [(r.actor, r.new) for r in rows_ if r.source == "人工核对"][-1] == ("审核员甲", "2022-06-03")
+        assert review_queue(setup, ledger, village) == []
+    finally:
+        ledger.close()
