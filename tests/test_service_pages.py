@@ -254,7 +254,9 @@ def test_accept_with_enter_and_correct_in_one_step_each_with_its_audit_row(web, 
     # Enter on the unchanged value: the form posts the value read back → accepted
     r = c.post(f"/review/{a['item']}", data={"csrf_token": csrf(c), "read": "2022-06-01", "value": "2022-06-01"},
                follow_redirects=False)
-    assert r.status_code == 303
+    assert r.status_code == 303 and "2022" not in r.headers["location"]  # no value in an address
+    assert "已接受" in c.get(r.headers["location"]).text
+    assert "请拨打" not in c.get("/review", params={"done": "户编号 请拨打 400-000"}).text  # no free text
     r = c.post(f"/review/{b['item']}", data={"csrf_token": csrf(c), "read": "2022-06-01", "value": "2022年6月3日"},
                headers={"Accept": "application/json"})
     assert r.json()["ok"] and r.json()["status"] == "corrected"
