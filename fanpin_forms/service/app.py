@@ -77,6 +77,7 @@ def create_app(settings: Settings, fanpin: Any, *, runner: JobRunner | None = No
     async def lifespan(_app: FastAPI):
         yield
         runner.shutdown()
+        app.state.close_ledger()
 
     app = FastAPI(title="防返贫监测表单服务", version="1", docs_url="/api/v1/docs", redoc_url=None,
                   openapi_url="/api/v1/openapi.json", lifespan=lifespan)
@@ -293,8 +294,10 @@ def create_app(settings: Settings, fanpin: Any, *, runner: JobRunner | None = No
         return RedirectResponse("/tokens", status_code=303)
 
     app.include_router(pages)
-    app.include_router(web.page_routes(web.Kit(settings, fanpin, runner, get_db, current, signed_in, page, permit,
-                                               refuse), [Depends(csrf_guard)]))
+    ledger_pages = web.page_routes(web.Kit(settings, fanpin, runner, get_db, current, signed_in, page, permit, refuse),
+                                   [Depends(csrf_guard)])
+    app.include_router(ledger_pages)
+    app.state.close_ledger = ledger_pages.close_ledger
 
     # --- API ----------------------------------------------------------------------------------------
 

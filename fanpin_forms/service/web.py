@@ -80,10 +80,23 @@ def page_routes(kit: Kit, dependencies: list) -> APIRouter:
     signed_in, current, get_db = kit.signed_in, kit.current, kit.get_db
     r = APIRouter(dependencies=dependencies, include_in_schema=False)
 
-    def ledger():
-        from ..ledger.db import Ledger
+    shared: dict[str, Any] = {}
 
-        return Ledger.open(settings.db_url, upgrade=False)
+    def ledger():
+        """The ledger, opened once for every page (one engine and its pool; ``create_app``
+        has migrated it); ``close()`` on what this returns is a no-op."""
+        if "ledger" not in shared:
+            from ..ledger.db import Ledger
+
+            shared["ledger"] = Ledger.open(settings.db_url, upgrade=False)
+        return _Kept(shared["ledger"])
+
+    def close_ledger() -> None:
+        lg = shared.pop("ledger", None)
+        if lg is not None:
+            lg.close()
+
+    r.close_ledger = close_ledger  # type: ignore[attr-defined]  -- create_app calls it on shutdown
 
     def setup():
         return fanpin.ledger_setup()
@@ -358,6 +371,19 @@ def page_routes(kit: Kit, dependencies: list) -> APIRouter:
         return _download(data, name, media)
 
     return r
+
+
+class _Kept:
+    """A shared ledger handed to one request: everything but ``close``."""
+
+    def __init__(self, ledger: Any):
+        self._ledger = ledger
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ledger, name)
+
+    def close(self) -> None:
+        return None
 
 
 def _months_back(today: dt.date, n: int) -> list[tuple[int, int]]:
