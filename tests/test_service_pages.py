@@ -378,3 +378,16 @@ def test_every_route_as_a_village_a_user_shows_nothing_of_village_b(web, clients
     assert r.status_code == 404
     admin = clients["admin"]
     assert B_NAME in admin.get(f"/cases/{b['case']}").text  # the county sees it: the walk could have failed
+
+
+def test_the_monthly_report_downloads_for_the_area_and_a_bad_month_is_explained(clients):
+    from openpyxl import load_workbook
+
+    r = clients["clerk_a"].get("/report/monthly", params={"month": "2022-06"})
+    assert r.status_code == 200 and r.content.startswith(b"PK")
+    assert "attachment" in r.headers["content-disposition"]
+    cells = {str(c) for row in load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True)
+             for c in row if c is not None}
+    assert VILLAGE_B not in cells
+    r = clients["clerk_a"].get("/report/monthly", params={"month": "六月"})
+    assert r.status_code == 400 and "月份「六月」无效" in r.text
