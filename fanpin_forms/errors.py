@@ -317,6 +317,9 @@ class Code(str, Enum):
 
     # --- ledger status, history, policy values, monthly report --------------------------
     LEDGER_CASE_UNKNOWN = "台账中没有户编号或案件编号为「{case}」的户{hint}"
+    LEDGER_REVIEW_CONFLICT = "这一项已由「{who}」复核为「{value}」，您的决定未写入；请看清后再决定是否更正"
+    LEDGER_REVIEW_VALUE = "「{value}」不是有效的{what}（{hint}）"
+    LEDGER_REVIEW_UNKNOWN = "没有这个复核项（可能不存在，或不在您的辖区内）"
     POLICY_UNKNOWN_NAME = "没有名为「{name}」的政策值{hint}；可设置的有：{known}"
     POLICY_BAD_VALUE = "政策值「{label}」的值「{value}」无效：{why}"
     POLICY_BAD_YEAR = "年份「{year}」无效：应为 {min} 至 {max} 之间的年份"
@@ -347,8 +350,6 @@ class Code(str, Enum):
     SVC_SCAN_TYPE = "「{name}」不是 PDF 或图片：扫描件只能上传 .pdf、.png、.jpg、.tif 文件"
     SVC_IMPORT_ELSEWHERE = "户编号 {case_id} 在台账中属于{place}，不在您的辖区（{area}）内，不能由您导入"
     SVC_IMPORT_REFUSED = "「{file}」第 {rows} 行不在您的辖区（{area}）内，整个表格未导入"
-    SVC_REVIEW_CONFLICT = "这一项已由「{who}」复核为「{value}」，您的决定未写入；请看清后再决定是否更正"
-    SVC_REVIEW_VALUE = "「{value}」不是有效的{what}（{hint}）"
     SVC_NOTHING_TO_PRINT = "您的辖区（{area}）在台账中还没有户：请先上传台账并导入"
     SVC_JOB_CANCELLED = "任务已取消"
     SVC_JOB_NOT_CANCELLABLE = "任务已经结束（{state}），不能取消"

@@ -66,3 +66,19 @@ def actor_of(web, name: str):
 
     with session_factory(web.state.engine)() as db:
         return accounts.Actor.of(db.scalar(select(accounts.User).where(accounts.User.name == name)))
+
+
+def routes_of(web) -> list[tuple[str, set[str]]]:
+    """Every (path, methods) the application answers, through included routers too."""
+
+    def walk(routes, prefix=""):
+        for r in routes:
+            if hasattr(r, "original_router"):  # FastAPI ≥ 0.16x keeps included routers as one entry
+                yield from walk(r.original_router.routes, prefix + (getattr(r.include_context, "prefix", "") or ""))
+            elif hasattr(r, "routes") and not getattr(r, "methods", None) and hasattr(r, "path") \
+                    and not r.path.startswith("/static"):
+                yield from walk(r.routes, prefix + r.path)
+            elif getattr(r, "methods", None):
+                yield prefix + r.path, set(r.methods)
+
+    return list(walk(web.routes))

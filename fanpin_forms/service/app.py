@@ -21,14 +21,14 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import Code, FanpinError, Problem
-from . import accounts, api, sessions, work
+from . import accounts, api, sessions, web, work
 from .accounts import ROLE_LABELS, Actor, ServiceError
 from .api import FORM_OVERHEAD, STATUS, Refused, refuse  # noqa: F401 -- one refusal type for pages and API
 from .api import problem_json as _problem_json
@@ -84,8 +84,9 @@ def create_app(settings: Settings, fanpin: Any, *, runner: JobRunner | None = No
         if request.method != "POST":
             return
         length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.upload_max_bytes + FORM_OVERHEAD:
-            raise refuse(Code.SVC_UPLOAD_TOO_LARGE, max=work.human_bytes(settings.upload_max_bytes))
+        cap = settings.scan_max_bytes if request.url.path == "/scans" else settings.upload_max_bytes
+        if length and length.isdigit() and int(length) > cap + FORM_OVERHEAD:
+            raise refuse(Code.SVC_UPLOAD_TOO_LARGE, max=work.human_bytes(cap))
         form = await request.form()
         if not sessions.csrf_ok(cur, str(form.get(sessions.CSRF_FIELD) or "")):
             raise refuse(Code.SVC_CSRF)
@@ -198,7 +199,8 @@ def create_app(settings: Settings, fanpin: Any, *, runner: JobRunner | None = No
         from sqlalchemy import select
 
         jobs = db.scalars(select(Job).where(Job.user_id == actor.id).order_by(Job.created.desc()).limit(10))
-        return page(request, "home.html", cur, jobs=[_status(j) for j in jobs], uploads=work.uploads_of(db, actor),
+        return page(request, "home.html", cur, jobs=[_status(j) for j in jobs],
+                    uploads=[u for u in work.uploads_of(db, actor) if u.form_id != work.SCAN],
                     users=accounts.list_users(db, actor.area) if actor.can("accounts") else None,
                     county=fanpin.county.name)
 
@@ -239,7 +241,7 @@ def create_app(settings: Settings, fanpin: Any, *, runner: JobRunner | None = No
         status = runner.status(job_id, actor)
         if status is None:
             raise refuse(Code.SVC_NOT_FOUND)
-        return page(request, "job.html", cur, job=status)
+        return page(request, "job.html", cur, job=status, params=_job_params(job_id))
 
     @pages.post("/jobs/{job_id}/cancel")
     def job_cancel(job_id: str, actor: Actor = Depends(signed_in)) -> Response:
@@ -276,10 +278,18 @@ def create_app(settings: Settings, fanpin: Any, *, runner: JobRunner | None = No
         return RedirectResponse("/tokens", status_code=303)
 
     app.include_router(pages)
+    ledger_pages = web.page_routes(web.Kit(app.state, settings, fanpin, runner, get_db, current, signed_in, page, permit, refuse),
+                                   [Depends(csrf_guard)])
+    app.include_router(ledger_pages)
 
     app.include_router(api.router)
 
     # --- helpers that need the closure -------------------------------------------------------------
+
+    def _job_params(job_id: str) -> dict[str, Any]:
+        with make_db() as db:
+            job = db.get(Job, job_id)
+            return dict(job.params or {}) if job is not None else {}
 
     def _max() -> str:
         return work.human_bytes(settings.upload_max_bytes)

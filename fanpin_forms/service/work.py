@@ -188,7 +188,8 @@ def visible_upload(db: Session, upload_id: str, actor: Actor) -> Upload | None:
 
 
 def uploads_of(db: Session, actor: Actor, limit: int = 20) -> list[Upload]:
-    return list(db.scalars(select(Upload).where(Upload.user_id == actor.id, actor.area.where(Upload))
+    return list(db.scalars(select(Upload).where(Upload.user_id == actor.id, actor.area.where(Upload),
+                                                Upload.form_id != SCAN)
                            .order_by(Upload.created.desc()).limit(limit)))
 
 
