@@ -349,19 +349,29 @@ def _by_header(session: Session, rec) -> tuple[Household | None, bool]:
     return h, True
 
 
+def store_file(ledger: Ledger, path: Path, sha: str, kind: str) -> tuple[str, bool]:
+    """Copy ``path`` into the ledger's file store under ``kind`` (``scans``, ``evidence``),
+    content-addressed by its SHA-256 and written atomically, readable by its owner only.
+
+    Returns its path relative to :func:`files_dir` (the store moves with a SQLite ledger)
+    and whether this call created it (a copy already there is kept). A failure to write
+    is a LedgerError naming the file."""
+    rel = Path(kind) / sha[:2] / (sha + path.suffix.lower())
+    target = files_dir(ledger) / rel
+    if target.exists():
+        return rel.as_posix(), False
+    ensure_dir(target.parent, error=LedgerError)
+    write_atomic(target, path.read_bytes(), error=LedgerError)
+    os.chmod(target, 0o600)
+    return rel.as_posix(), True
+
+
 def _store_copy(ledger: Ledger, path: Path, sha: str) -> str:
-    """A copy of the scan in the ledger's file store (content-addressed); its path relative to
-    :func:`files_dir` (the store moves with a SQLite ledger), or '' if not copied."""
+    """A copy of the scan in the file store (:func:`store_file`), or '' if not copied."""
     try:
         if path.stat().st_size > STORE_MAX_BYTES:
             return ""
-        rel = Path("scans") / sha[:2] / (sha + path.suffix.lower())
-        target = files_dir(ledger) / rel
-        if not target.exists():
-            ensure_dir(target.parent, error=LedgerError)
-            write_atomic(target, path.read_bytes(), error=LedgerError)
-            os.chmod(target, 0o600)
-        return rel.as_posix()
+        return store_file(ledger, path, sha, "scans")[0]
     except OSError:
         return ""
 
@@ -503,4 +513,5 @@ def _write_readings(w: _Writer, out: AttachResult, case_id: int, reads: list[Rea
 
 
 __all__ = ["STAGE_DATES", "AttachResult", "Change", "Conflict", "Reading",
-           "attach_scans", "codes_key", "date_key", "file_sha256", "files_dir", "readings", "stage_key"]
+           "attach_scans", "codes_key", "date_key", "file_sha256", "files_dir", "readings", "stage_key",
+           "store_file"]

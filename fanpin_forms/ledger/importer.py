@@ -29,12 +29,14 @@ from .setup import LedgerSetup
 from ..errors import Code, DataError, Location, Problem
 from ..intake.checks import findings_as_problems, run_checks
 from ..intake.records import HeaderIndex, Record, load_records
+from ..intake.tabular import SourceTable
 from ..forms.model import FormSpec
 from ..privacy.masking import mask_id
 from . import values as V
 from .audit import actor_name, new_operation
 from .db import Ledger
 from .models import PERSON_SOURCES, Audit, Case, FieldValue, Household
+from .export import EXPORT_ONLY
 from .sheet import open_sheet
 
 
@@ -272,6 +274,15 @@ class _Importer:
             self.result.unchanged += 1
 
 
+def _without(table: SourceTable, headers: list[str]) -> SourceTable:
+    """``table`` without the columns ``headers`` (the export's own, :data:`.export.EXPORT_ONLY`)."""
+    for row in table.rows:
+        for h in headers:
+            row.cells.pop(h, None)
+    return SourceTable(table.path, table.sheet, [h for h in table.headers if h not in headers], table.header_row,
+                       table.rows)
+
+
 def import_file(setup: LedgerSetup, ledger: Ledger, path: Path, *, sheet: str | None = None, skip_invalid: bool = False,
                 overwrite: bool = False) -> ImportResult:
     """Import ``path`` into ``ledger`` in one transaction; raise DataError (nothing written) on invalid rows."""
@@ -279,11 +290,14 @@ def import_file(setup: LedgerSetup, ledger: Ledger, path: Path, *, sheet: str | 
     index = HeaderIndex(form)
     opened = open_sheet(path, sheet=sheet, header_score=index.known)
     present = present_fields(form, opened.headers)
+    skipped = [h for h in opened.headers if h in EXPORT_ONLY]
     errors: list[Problem] = []
     with ledger.write() as session:
         imp = _Importer(setup, ledger, session, path.name, overwrite=overwrite)
         first = True
         for chunk in opened.chunks:
+            if skipped:
+                chunk = _without(chunk, skipped)
             loaded = load_records(path, form, setup.county, setup.field_types, table=chunk)
             warnings = [w for w in loaded.warnings if first or w.code is not Code.DATA_UNKNOWN_HEADER]
             imp.result.warnings.extend(warnings)

@@ -122,6 +122,7 @@ class CaseState:
     values: dict[str, Any]
     stage: str = ""
     overdue: Overdue | None = None
+    disputed: bool = False  # 存在较大争议 (evidence attached)
 
     @property
     def label(self) -> str:
@@ -151,9 +152,11 @@ def iter_states(setup: LedgerSetup, ledger: Ledger, as_of: dt.date, *, township:
             last_id = households[-1].id
             ids = [h.id for h in households]
             current: dict[int, int] = {}
-            for hid, cid in s.execute(select(Case.household_id, Case.id).where(Case.household_id.in_(ids))
-                                      .order_by(Case.household_id, Case.episode)):
+            disputed: dict[int, bool] = {}
+            for hid, cid, dis in s.execute(select(Case.household_id, Case.id, Case.disputed)
+                                           .where(Case.household_id.in_(ids)).order_by(Case.household_id, Case.episode)):
                 current[hid] = cid
+                disputed[cid] = bool(dis)
             values: dict[int, dict[str, Any]] = {cid: {} for cid in current.values()}
             vq = select(FieldValue.case_id, FieldValue.field, FieldValue.value).where(
                 FieldValue.case_id.in_(list(current.values())), FieldValue.pending.is_(False))
@@ -170,7 +173,7 @@ def iter_states(setup: LedgerSetup, ledger: Ledger, as_of: dt.date, *, township:
                 stage = stage_of(vals, as_of)
                 yield CaseState(cid, h.household_no or "", h.head_name, mask_id(h.id_number, county.mask)
                                 if h.id_number else "", h.township, h.village, vals, stage,
-                                overdue_of(vals, stage, county, as_of))
+                                overdue_of(vals, stage, county, as_of), disputed[cid])
 
 
 @dataclass(frozen=True)
@@ -240,6 +243,7 @@ class Status:
     by_stage: dict[str, list[CaseState]] = field(default_factory=lambda: {s: [] for s in STAGES})
     unreturned: list[Unreturned] = field(default_factory=list)
     total: int = 0
+    disputed: list[CaseState] = field(default_factory=list)  # every case marked 存在较大争议
 
 
 def status(setup: LedgerSetup, ledger: Ledger, as_of: dt.date, *, township: str | None = None,
@@ -252,11 +256,14 @@ def status(setup: LedgerSetup, ledger: Ledger, as_of: dt.date, *, township: str 
         out.total += 1
         out.counts[c.stage] += 1
         c.values = {}  # not needed past here: memory stays flat
+        if c.disputed:
+            out.disputed.append(c)
         if c.overdue:
             out.overdue.append(c)
         elif keep is None or len(out.by_stage[c.stage]) < keep:
             out.by_stage[c.stage].append(c)
     out.overdue.sort(key=lambda c: (-c.overdue.days, c.township, c.village, c.household_no))
+    out.disputed.sort(key=lambda c: (c.township, c.village, c.household_no))
     out.unreturned = unreturned(ledger, as_of, unreturned_days, township=township, village=village)
     return out
 
