@@ -59,6 +59,7 @@ STAGE_DATES: dict[tuple[str, str], str] = {
     ("annex2", "village_review"): "review_date",
     ("annex2", "township_review"): "township_review_date",
     ("annex2", "county_approval"): "county_approval_date",
+    ("annex3", "home_visit"): "elim_home_visit_date",
     ("annex3", "county_approval"): "elim_approval_date",
 }
 #: sources a reading never replaces: what a person typed (in the clerk's sheet, by hand, in review)

@@ -45,7 +45,7 @@ IDENTIFYING = STAGES[:4]
 #: the dates the stages are worked out from
 DATE_KEYS = ("risk_found_date", "apply_date", "home_visit_date", "review_date", "publicity_start", "publicity_end",
              "township_review_date", "county_approval_date", "measures_date", "system_entry_date",
-             "elim_approval_date")
+             "elim_home_visit_date", "elim_approval_date")
 #: the other values the report groups by
 GROUP_KEYS = ("monitor_type", "risk_types")
 BATCH = 2000
