@@ -332,6 +332,9 @@ class Code(str, Enum):
     LEDGER_EVIDENCE_NO_NOTE = "请用 --note 写明证据材料的说明（如 村民代表会议记录、入户照片）"
     LEDGER_EVIDENCE_STORE_MISSING = "台账文件库中缺少{what}「{name}」的副本（{path}），档案未输出；请从备份恢复台账文件库"
     LEDGER_ARCHIVE_EMPTY = "台账中没有{where}的户，档案未输出"
+    LEDGER_ARCHIVE_AMBIGUOUS = "有 {count} 个乡镇都有名为「{village}」的村（{townships}），请用 --township 指明是哪个乡镇"
+    LEDGER_ARCHIVE_NOT_ARCHIVE = "{path} 已存在，且不是村级档案文件夹（其中没有 汇总表.xlsx），未覆盖；请换一个输出文件夹"
+    LEDGER_ARCHIVE_SCAN_UNREADABLE = "台账文件库中的扫描件「{name}」无法读取（{why}），档案未输出"
     LEDGER_ARCHIVE_LEAK = "村级档案中出现了个人隐私信息（{where}：{kind}），档案未输出"
     REPORT_LEAK = "月报中出现了个人隐私信息（{where}：{kind}），已停止输出；请检查县级插件的重点对象分组"
     # --- the web service and its API: fanpin_forms/service/ (SVC_*) -----------------

@@ -273,5 +273,30 @@ def evidence_list_cmd(app: App, case: str) -> None:
         click.echo(line)
 
 
+@ledger_group.command("archive")
+@click.option("--village", required=True, help="哪个村的档案")
+@click.option("--township", help="村所在的乡镇（几个乡镇有同名的村时必填）")
+@click.option("-o", "--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="输出的档案文件夹；已有的旧档案只在新档案完整写好后才被替换")
+@db_option
+@pass_app
+def archive_cmd(app: App, village: str, township: str | None, out: Path) -> None:
+    """按县里归档的方式输出一个村的档案：每户一个文件夹（户编号-户主姓名），内有打印的表单、收回的扫描页、
+    复核决定（.xlsx）、证据材料；另有 汇总表.xlsx（环节、日期、表单打印和收回份数、证据材料、是否存在较大争议）。"""
+    from ..ledger.archive import write_archive
+
+    ledger = open_ledger()
+    try:
+        result = write_archive(app.ledger_setup(), ledger, out, village=village, township=township)
+    finally:
+        ledger.close()
+    if result.missing:
+        click.echo(f"以下 {len(result.missing)} 份打印的表单文件已不在原处，档案中没有它们（汇总表中仍计入打印份数）：", err=True)
+        for m in result.missing[:20]:
+            click.echo(f"  {m}", err=True)
+    click.echo(f"已输出{township or ''}{village}的档案到 {out}：{result.cases} 户，表单 {result.forms} 份，"
+               f"扫描件 {result.scans} 个，证据材料 {result.evidence} 个。")
+
+
 COMMANDS = (db_group, ledger_group)
 __all__ = ["COMMANDS", "DB_META", "db_option", "head_revision", "open_ledger", "remember_db"]

@@ -243,10 +243,11 @@ class AttachResult:
 # --- attach --------------------------------------------------------------------------------
 
 
-class _Writer:
-    def __init__(self, setup: LedgerSetup, session: Session, operation_id: int, actor: str, source: str):
-        self.setup, self.s, self.op, self.actor, self.source = setup, session, operation_id, actor, source
-        self.now = dt.datetime.now(dt.timezone.utc)
+class ValueText:
+    """How a case value read from a scan is named and shown (messages, audit rows, the archive)."""
+
+    def __init__(self, setup: LedgerSetup):
+        self.setup = setup
         self.fields = {f.key: f for f in setup.form.fields}
         self.labels = V.field_labels(setup.form)
 
@@ -269,6 +270,13 @@ class _Writer:
         if isinstance(value, list) and all(isinstance(v, int) for v in value):
             return "".join(CIRCLED[v] if 0 < v < len(CIRCLED) else f"({v})" for v in value) or "（无）"
         return V.shown(text, self.fields.get(key), self.setup.field_types, self.setup.county.mask)
+
+
+class _Writer(ValueText):
+    def __init__(self, setup: LedgerSetup, session: Session, operation_id: int, actor: str, source: str):
+        super().__init__(setup)
+        self.s, self.op, self.actor, self.source = session, operation_id, actor, source
+        self.now = dt.datetime.now(dt.timezone.utc)
 
     def audit(self, case_id: int, key: str, old: str | None, new: str | None, entity: str = "field_values",
               entity_id: int | None = None) -> None:
@@ -513,6 +521,6 @@ def _write_readings(w: _Writer, out: AttachResult, case_id: int, reads: list[Rea
         out.facts += 1
 
 
-__all__ = ["STAGE_DATES", "AttachResult", "Change", "Conflict", "Reading",
+__all__ = ["STAGE_DATES", "AttachResult", "Change", "Conflict", "Reading", "ValueText",
            "attach_scans", "codes_key", "date_key", "file_sha256", "files_dir", "readings", "stage_key",
            "store_file"]
