@@ -47,14 +47,15 @@ class _Cells:
     """What a ``<c>`` element holds, as openpyxl would give it with ``values_only``."""
 
     def __init__(self, wb, ws):
+        from openpyxl.utils.datetime import from_excel
+
+        self.from_excel = from_excel
         self.shared = ws._shared_strings  # noqa: SLF001 - the workbook's string table, as openpyxl read it
         self.dates = wb._date_formats  # noqa: SLF001 - style ids whose number format is a date
         self.durations = wb._timedelta_formats  # noqa: SLF001
         self.epoch = wb.epoch
 
     def value(self, c) -> object:
-        from openpyxl.utils.datetime import from_excel
-
         t = c.get("t")
         if t == "inlineStr":
             return "".join(c.itertext())
@@ -74,9 +75,9 @@ class _Cells:
         if style is not None:
             s = int(style)
             if s in self.dates:
-                return from_excel(number, self.epoch)
+                return self.from_excel(number, self.epoch)
             if s in self.durations:
-                return from_excel(number, self.epoch, timedelta=True)
+                return self.from_excel(number, self.epoch, timedelta=True)
         return number
 
 
