@@ -325,6 +325,20 @@ class Code(str, Enum):
     POLICY_BAD_YEAR = "年份「{year}」无效：应为 {min} 至 {max} 之间的年份"
     REPORT_BAD_MONTH = "月份「{month}」无效：请写成 2022-06 这样的年月"
     REPORT_BAD_SUFFIX = "月报只能输出为 .xlsx 或 .docx 文件，「{name}」的后缀不支持"
+    # --- disputed households' evidence and the village archive (ledger evidence|archive) -------
+    LEDGER_EVIDENCE_MISSING = "证据材料文件不存在或无法读取：{why}"
+    LEDGER_EVIDENCE_TOO_LARGE = "证据材料文件太大（{size}），每个文件的上限是 {max}；请压缩或拆分后再添加"
+    LEDGER_EVIDENCE_EMPTY = "证据材料文件是空的"
+    LEDGER_EVIDENCE_BAD_TYPE = ("证据材料只能是 PDF、图片（JPEG、PNG、TIFF）或 Word/Excel 文件（.docx、.xlsx）；"
+                                "这个文件的内容{what}")
+    LEDGER_EVIDENCE_MISMATCH = "文件的内容是{actual}，与扩展名「{suffix}」不符；请改正扩展名后再添加"
+    LEDGER_EVIDENCE_NO_NOTE = "请用 --note 写明证据材料的说明（如 村民代表会议记录、入户照片）"
+    LEDGER_EVIDENCE_STORE_MISSING = "台账文件库中缺少{what}「{name}」的副本（{path}），档案未输出；请从备份恢复台账文件库"
+    LEDGER_ARCHIVE_EMPTY = "台账中没有{where}的户，档案未输出"
+    LEDGER_ARCHIVE_AMBIGUOUS = "有 {count} 个乡镇都有名为「{village}」的村（{townships}），请用 --township 指明是哪个乡镇"
+    LEDGER_ARCHIVE_NOT_ARCHIVE = "{path} 已存在，且不是村级档案文件夹（其中没有 汇总表.xlsx），未覆盖；请换一个输出文件夹"
+    LEDGER_ARCHIVE_SCAN_UNREADABLE = "台账文件库中的扫描件「{name}」无法读取（{why}），档案未输出"
+    LEDGER_ARCHIVE_LEAK = "村级档案中出现了个人隐私信息（{where}：{kind}），档案未输出"
     REPORT_LEAK = "月报中出现了个人隐私信息（{where}：{kind}），已停止输出；请检查县级插件的重点对象分组"
     # --- the web service and its API: fanpin_forms/service/ (SVC_*) -----------------
     SVC_LOGIN_FAILED = "用户名或密码不对"

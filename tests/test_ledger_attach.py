@@ -5,6 +5,7 @@ about the ledger's side: stored once, linked, pending versus fact, conflicts, au
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -258,3 +259,40 @@ def test_a_failure_while_attaching_leaves_the_ledger_as_before(app, ledger, tmp_
     assert rows(ledger, ScanFile) == [] and rows(ledger, Page) == []
     monkeypatch.undo()
     assert attach_scans(app.ledger_setup(), ledger, [record(path)], pages_of(path), [path]).files_new == 1
+
+
+def test_annex3_home_visit_date_has_its_own_ledger_column(app, runner, ledger, ledger_url, tmp_path):
+    """The home visit of a risk elimination (annex 3) goes to 消除入户核实日期, a declared column that
+    status, the report, the rules and the export see, not to a loose ``date:`` key."""
+    from fanpin_forms.ledger.report import monthly
+    from fanpin_forms.ledger.status import iter_states
+
+    setup = app.ledger_setup()
+    assert A.date_key(setup, "annex3", "home_visit") == "elim_home_visit_date"
+    assert setup.form.field("elim_home_visit_date").label == "消除入户核实日期"
+    path = scan_file(tmp_path, "annex3.pdf", b"%PDF-1.4 annex3")
+    rec = record(path, case="T-002", date="2022-05-20")
+    rec.form = "annex3"
+    pages = [dict(p, form="annex3") for p in pages_of(path, "C:T-002")]
+    done = attach_scans(setup, ledger, [rec], pages, [path])
+    assert done.facts >= 1
+    v = values(ledger, "T-002")
+    assert v[("elim_home_visit_date", False)].value == '"2022-05-20"'
+    assert not [k for k, _ in v if k.startswith("date:")]
+    state = next(c for c in iter_states(setup, ledger, dt.date(2022, 6, 30)) if c.household_no == "T-002")
+    assert state.values["elim_home_visit_date"] == dt.date(2022, 5, 20)
+    report = monthly(setup, ledger, "2022-05")
+    assert sum(c.checked for c in report.sections[0].rows.values()) == 1  # visited in May: checked that month
+    out = tmp_path / "台账.xlsx"
+    assert runner.invoke(cli, ["ledger", "export", "-o", str(out), "--db", ledger_url]).exit_code == 0
+    from openpyxl import load_workbook
+
+    table = list(load_workbook(out).active.iter_rows(values_only=True))
+    col = table[0].index("消除入户核实日期")
+    assert {r[0]: r[col] for r in table[1:]}["T-002"].date() == dt.date(2022, 5, 20)
+    # the rules see it: an elimination home visit dated before the identification it undoes
+    with ledger.write() as s:
+        cid = s.scalar(sa.select(FieldValue.case_id).where(FieldValue.field == "elim_home_visit_date"))
+        s.add(FieldValue(case_id=cid, field="county_approval_date", value='"2022-06-01"', source="manual", actor="t"))
+    check = runner.invoke(cli, ["check", "--as-of", "2022-06-30", "--db", ledger_url])
+    assert "消除入户核实日期 2022年5月20日 早于县级审定日期 2022年6月1日" in check.output, check.output

@@ -132,6 +132,11 @@ def _where(c) -> str:
     return f"{c.township}{c.village}"
 
 
+def _head(c) -> str:
+    """The head's name, with 〔争议〕 when the case is marked 存在较大争议."""
+    return f"{c.head_name}〔争议〕" if c.disputed else c.head_name
+
+
 @ledger_group.command("status")
 @click.option("--township", help="只看这个乡镇")
 @click.option("--village", help="只看这个村")
@@ -161,7 +166,7 @@ def status_cmd(app: App, township: str | None, village: str | None, as_of: dt.da
     click.echo("  " + "，".join(f"{s} {st.counts[s]} 户" for s in STAGES))
     if st.overdue:
         click.echo(f"\n超期 {len(st.overdue)} 户（超期天数多的在前）：")
-        rows = [[c.label, c.head_name, c.id_masked, _where(c), c.stage, c.overdue.what, fmt_date(c.overdue.last_day),
+        rows = [[c.label, _head(c), c.id_masked, _where(c), c.stage, c.overdue.what, fmt_date(c.overdue.last_day),
                  f"{c.overdue.days} 天"] for c in st.overdue]
         for line in table(["户编号", "户主", "身份证号码", "乡镇村", "环节", "超期事项", "应完成日期", "超期"], rows):
             click.echo(line)
@@ -173,11 +178,16 @@ def status_cmd(app: App, township: str | None, village: str | None, as_of: dt.da
             continue
         rest = st.counts[stage] - len(cases) - sum(c.stage == stage for c in st.overdue)
         click.echo(f"\n{stage}（未超期 {len(cases) + rest} 户）：")
-        for line in table(["户编号", "户主", "身份证号码", "乡镇村"], [[c.label, c.head_name, c.id_masked, _where(c)]
+        for line in table(["户编号", "户主", "身份证号码", "乡镇村"], [[c.label, _head(c), c.id_masked, _where(c)]
                                                                    for c in cases]):
             click.echo(line)
         if rest:
             click.echo(f"  ……另有 {rest} 户（用 --limit 列出更多）")
+    if st.disputed:
+        click.echo(f"\n存在较大争议 {len(st.disputed)} 户（证据材料见 fanpin ledger evidence list 户编号）：")
+        for line in table(["户编号", "户主", "身份证号码", "乡镇村", "环节"],
+                          [[c.label, c.head_name, c.id_masked, _where(c), c.stage] for c in st.disputed]):
+            click.echo(line)
     if st.unreturned:
         click.echo(f"\n打印后超过 {unreturned_days} 天仍未收回的表单 {len(st.unreturned)} 份：")
         rows = [[u.household_no, u.head_name, f"{u.township}{u.village}", u.form, fmt_date(u.printed), f"{u.days} 天"]
@@ -194,21 +204,98 @@ def status_cmd(app: App, township: str | None, village: str | None, as_of: dt.da
 @pass_app
 def history_cmd(app: App, case: str) -> None:
     """列出一户的全部改动记录：谁、何时、改了什么、原值 → 新值（敏感信息已脱敏）。"""
-    from ..ledger.history import history
+    from ..ledger.history import disputed_now, history
 
     ledger = open_ledger()
     try:
         household, rows = history(app.ledger_setup(), ledger, case)
+        disputed = disputed_now(ledger, household.id)
     finally:
         ledger.close()
     name = household.household_no or case
-    click.echo(f"户编号 {name}（户主 {household.head_name}）的改动记录 {len(rows)} 条：")
+    mark = "，存在较大争议" if disputed else ""
+    click.echo(f"户编号 {name}（户主 {household.head_name}{mark}）的改动记录 {len(rows)} 条：")
     from ..ledger.status import local_time
 
     lines = [[f"{local_time(r.at):%Y-%m-%d %H:%M:%S}",
               r.actor, r.source, r.what, f"{r.old or '（空）'} → {r.new or '（空）'}"] for r in rows]
     for line in table(["时间", "操作人", "来源", "项目", "原值 → 新值"], lines):
         click.echo(line)
+
+
+@ledger_group.group("evidence", cls=FanpinGroup)
+def evidence_group() -> None:
+    """存在较大争议的户的证据材料（会议记录、照片、PDF）。"""
+
+
+@evidence_group.command("add")
+@click.argument("case", metavar="户编号或案件编号")
+@click.argument("files", metavar="文件…", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--note", required=True, metavar="说明", help="证据材料的说明，如「村民代表会议记录」")
+@db_option
+@pass_app
+def evidence_add_cmd(app: App, case: str, files: tuple[Path, ...], note: str) -> None:
+    """把证据材料（PDF、JPEG/PNG/TIFF 图片、.docx、.xlsx）附到一户的当前案件上，并把该户标记为「存在较大争议」。
+
+    每个文件先按内容检查类型和大小，有一个不合格就一个都不存；同一文件只存一份。"""
+    from ..ledger.evidence import add_evidence
+
+    ledger = open_ledger()
+    try:
+        result = add_evidence(app.ledger_setup(), ledger, case, list(files), note)
+    finally:
+        ledger.close()
+    name = result.household_no or f"案件{result.case_id}"
+    if result.known:
+        click.echo(f"以下 {len(result.known)} 个文件以前已附到这一户，未重复记录：" + "、".join(result.known), err=True)
+    click.echo(f"户编号 {name}（户主 {result.head_name}）已添加证据材料 {len(result.added)} 个"
+               + ("，已标记为「存在较大争议」。" if result.newly_disputed else "。"))
+
+
+@evidence_group.command("list")
+@click.argument("case", metavar="户编号或案件编号")
+@db_option
+@pass_app
+def evidence_list_cmd(app: App, case: str) -> None:
+    """列出一户的证据材料：何时、谁添加、文件名、类型、说明（敏感信息已脱敏）。"""
+    from ..ledger.evidence import list_evidence
+    from ..ledger.status import local_time
+
+    ledger = open_ledger()
+    try:
+        household, disputed, rows = list_evidence(app.ledger_setup(), ledger, case)
+    finally:
+        ledger.close()
+    mark = "，存在较大争议" if disputed else ""
+    click.echo(f"户编号 {household.household_no or case}（户主 {household.head_name}{mark}）的证据材料 {len(rows)} 个：")
+    lines = [[f"{local_time(r.at):%Y-%m-%d %H:%M}", r.actor, r.name, r.kind, r.note] for r in rows]
+    for line in table(["时间", "添加人", "文件", "类型", "说明"], lines):
+        click.echo(line)
+
+
+@ledger_group.command("archive")
+@click.option("--village", required=True, help="哪个村的档案")
+@click.option("--township", help="村所在的乡镇（几个乡镇有同名的村时必填）")
+@click.option("-o", "--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="输出的档案文件夹；已有的旧档案只在新档案完整写好后才被替换")
+@db_option
+@pass_app
+def archive_cmd(app: App, village: str, township: str | None, out: Path) -> None:
+    """按县里归档的方式输出一个村的档案：每户一个文件夹（户编号-户主姓名），内有打印的表单、收回的扫描页、
+    复核决定（.xlsx）、证据材料；另有 汇总表.xlsx（环节、日期、表单打印和收回份数、证据材料、是否存在较大争议）。"""
+    from ..ledger.archive import write_archive
+
+    ledger = open_ledger()
+    try:
+        result = write_archive(app.ledger_setup(), ledger, out, village=village, township=township)
+    finally:
+        ledger.close()
+    if result.missing:
+        click.echo(f"以下 {len(result.missing)} 份打印的表单文件已不在原处，档案中没有它们（汇总表中仍计入打印份数）：", err=True)
+        for m in result.missing[:20]:
+            click.echo(f"  {m}", err=True)
+    click.echo(f"已输出{township or ''}{village}的档案到 {out}：{result.cases} 户，表单 {result.forms} 份，"
+               f"扫描件 {result.scans} 个，证据材料 {result.evidence} 个。")
 
 
 COMMANDS = (db_group, ledger_group)

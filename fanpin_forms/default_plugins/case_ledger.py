@@ -22,7 +22,7 @@ PERIODS = (("publicity_start", "publicity_end"), ("elim_publicity_start", "elim_
 DATE_FIELDS = (
     "risk_found_date", "apply_date", "home_visit_date", "review_date", "publicity_start", "publicity_end",
     "comparison_date", "township_review_date", "county_approval_date", "county_notice_date", "measures_date",
-    "system_entry_date", "elim_publicity_start", "elim_publicity_end", "elim_approval_date", "elim_notice_date",
+    "system_entry_date", "elim_home_visit_date", "elim_publicity_start", "elim_publicity_end", "elim_approval_date", "elim_notice_date",
 )
 
 

@@ -59,6 +59,7 @@ STAGE_DATES: dict[tuple[str, str], str] = {
     ("annex2", "village_review"): "review_date",
     ("annex2", "township_review"): "township_review_date",
     ("annex2", "county_approval"): "county_approval_date",
+    ("annex3", "home_visit"): "elim_home_visit_date",
     ("annex3", "county_approval"): "elim_approval_date",
 }
 #: sources a reading never replaces: what a person typed (in the clerk's sheet, by hand, in review)
@@ -242,10 +243,11 @@ class AttachResult:
 # --- attach --------------------------------------------------------------------------------
 
 
-class _Writer:
-    def __init__(self, setup: LedgerSetup, session: Session, operation_id: int, actor: str, source: str):
-        self.setup, self.s, self.op, self.actor, self.source = setup, session, operation_id, actor, source
-        self.now = dt.datetime.now(dt.timezone.utc)
+class ValueText:
+    """How a case value read from a scan is named and shown (messages, audit rows, the archive)."""
+
+    def __init__(self, setup: LedgerSetup):
+        self.setup = setup
         self.fields = {f.key: f for f in setup.form.fields}
         self.labels = V.field_labels(setup.form)
 
@@ -268,6 +270,13 @@ class _Writer:
         if isinstance(value, list) and all(isinstance(v, int) for v in value):
             return "".join(CIRCLED[v] if 0 < v < len(CIRCLED) else f"({v})" for v in value) or "（无）"
         return V.shown(text, self.fields.get(key), self.setup.field_types, self.setup.county.mask)
+
+
+class _Writer(ValueText):
+    def __init__(self, setup: LedgerSetup, session: Session, operation_id: int, actor: str, source: str):
+        super().__init__(setup)
+        self.s, self.op, self.actor, self.source = session, operation_id, actor, source
+        self.now = dt.datetime.now(dt.timezone.utc)
 
     def audit(self, case_id: int, key: str, old: str | None, new: str | None, entity: str = "field_values",
               entity_id: int | None = None) -> None:
@@ -349,19 +358,29 @@ def _by_header(session: Session, rec) -> tuple[Household | None, bool]:
     return h, True
 
 
+def store_file(ledger: Ledger, path: Path, sha: str, kind: str) -> tuple[str, bool]:
+    """Copy ``path`` into the ledger's file store under ``kind`` (``scans``, ``evidence``),
+    content-addressed by its SHA-256 and written atomically, readable by its owner only.
+
+    Returns its path relative to :func:`files_dir` (the store moves with a SQLite ledger)
+    and whether this call created it (a copy already there is kept). A failure to write
+    is a LedgerError naming the file."""
+    rel = Path(kind) / sha[:2] / (sha + path.suffix.lower())
+    target = files_dir(ledger) / rel
+    if target.exists():
+        return rel.as_posix(), False
+    ensure_dir(target.parent, error=LedgerError)
+    write_atomic(target, path.read_bytes(), error=LedgerError)
+    os.chmod(target, 0o600)
+    return rel.as_posix(), True
+
+
 def _store_copy(ledger: Ledger, path: Path, sha: str) -> str:
-    """A copy of the scan in the ledger's file store (content-addressed); its path relative to
-    :func:`files_dir` (the store moves with a SQLite ledger), or '' if not copied."""
+    """A copy of the scan in the file store (:func:`store_file`), or '' if not copied."""
     try:
         if path.stat().st_size > STORE_MAX_BYTES:
             return ""
-        rel = Path("scans") / sha[:2] / (sha + path.suffix.lower())
-        target = files_dir(ledger) / rel
-        if not target.exists():
-            ensure_dir(target.parent, error=LedgerError)
-            write_atomic(target, path.read_bytes(), error=LedgerError)
-            os.chmod(target, 0o600)
-        return rel.as_posix()
+        return store_file(ledger, path, sha, "scans")[0]
     except OSError:
         return ""
 
@@ -502,5 +521,6 @@ def _write_readings(w: _Writer, out: AttachResult, case_id: int, reads: list[Rea
         out.facts += 1
 
 
-__all__ = ["STAGE_DATES", "AttachResult", "Change", "Conflict", "Reading",
-           "attach_scans", "codes_key", "date_key", "file_sha256", "files_dir", "readings", "stage_key"]
+__all__ = ["STAGE_DATES", "AttachResult", "Change", "Conflict", "Reading", "ValueText",
+           "attach_scans", "codes_key", "date_key", "file_sha256", "files_dir", "readings", "stage_key",
+           "store_file"]

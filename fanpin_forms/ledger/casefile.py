@@ -21,7 +21,7 @@ from . import values as V
 from .attach import _Writer, files_dir
 from .db import Ledger
 from .history import SOURCE_NAMES, HistoryRow, history
-from .models import Case, Document, Evidence, FieldValue, Household, Page, ReviewItem, ScanFile
+from .models import Case, Document, Evidence, Household, Page, ReviewItem, ScanFile
 from .records import typed
 from .scope import Scope, case_in_scope
 from .setup import LedgerSetup

@@ -2,7 +2,8 @@
 
 The default layout has the columns ``fanpin ledger import`` reads (户编号 and every
 field of the ``ledger`` form by its Chinese label, an address by its parts), so an
-exported file re-imports unchanged. ``national`` writes the columns of the national
+exported file re-imports unchanged; a last column 存在较大争议 (是 for a case with evidence,
+:mod:`.evidence`) is the ledger's own and the import skips it. ``national`` writes the columns of the national
 防返贫监测信息系统 export (one row per household head). Written atomically.
 """
 
@@ -27,6 +28,8 @@ from .models import Case, FieldValue, Household
 from .scope import Scope, narrow
 
 BATCH = 2000
+#: columns the export adds that the import skips: the ledger sets them itself (``ledger evidence add``)
+EXPORT_ONLY = ("存在较大争议",)
 NATIONAL = ("县(市、区、旗)", "乡(镇)", "行政村", "自然村", "户编号", "人编号", "姓名", "证件号码", "人数", "与户主关系",
             "户联系电话", "易返贫致贫户(监测对象)类型", "风险类型", "人均纯收入", "风险是否消除", "风险识别时间", "风险消除时间")
 
@@ -45,9 +48,12 @@ def _columns(form: FormSpec) -> list[tuple[str, str, str | None]]:
 
 
 def iter_cases(ledger: Ledger, *, township: str | None = None, village: str | None = None,
-               scope: Scope | None = None) -> Iterator[tuple[Household, dict[str, Any]]]:
+               scope: Scope | None = None, disputed: set[int] | None = None
+               ) -> Iterator[tuple[Household, dict[str, Any]]]:
     """Every household (in ``scope``) with its current case's values (decoded), in 户编号 order,
-    batch by batch."""
+    batch by batch.
+
+    ``disputed``: if given, the ids of households whose current case is 存在较大争议 are added to it."""
     with ledger.read() as s:
         q = narrow(select(Household).order_by(Household.household_no, Household.id), township=township,
                    village=village, scope=scope)
@@ -61,6 +67,8 @@ def iter_cases(ledger: Ledger, *, township: str | None = None, village: str | No
             current: dict[int, int] = {}
             for c in s.scalars(select(Case).where(Case.household_id.in_(ids)).order_by(Case.episode)):
                 current[c.household_id] = c.id
+                if disputed is not None:
+                    (disputed.add if c.disputed else disputed.discard)(c.household_id)
             vals: dict[int, dict[str, Any]] = {}
             q2 = select(FieldValue).where(FieldValue.case_id.in_(list(current.values())), FieldValue.pending.is_(False))
             for fv in s.scalars(q2):
@@ -96,8 +104,9 @@ def export(setup: LedgerSetup, ledger: Ledger, out: Path, *, township: str | Non
         ws.append(list(NATIONAL))
     else:
         cols = _columns(form)
-        ws.append([c[0] for c in cols])
-    for h, values in iter_cases(ledger, township=township, village=village, scope=scope):
+        ws.append([c[0] for c in cols] + list(EXPORT_ONLY))
+    disputed: set[int] = set()
+    for h, values in iter_cases(ledger, township=township, village=village, scope=scope, disputed=disputed):
         count += 1
         if national:
             ws.append(_national_row(setup, form, h, values))
@@ -110,7 +119,7 @@ def export(setup: LedgerSetup, ledger: Ledger, out: Path, *, township: str | Non
                 row.append((values.get(key) or {}).get(part) or None)
             else:
                 row.append(_cell(values.get(key), fields[key], setup))
-        ws.append(row)
+        ws.append(row + ["是" if h.id in disputed else None])
     with atomic_open(out, error=DataError) as fh:
         wb.save(fh)
     return count

@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ..errors import Code, did_you_mean
 from ..privacy.masking import scrub
@@ -50,15 +51,32 @@ def find_case(ledger: Ledger, key: str) -> tuple[Household, list[int]]:
                          hint=did_you_mean(key, [n for n in near if n]))
 
 
+#: what the ledger itself records about a case, beside the form's fields
+CASE_LABELS = {"disputed": "存在较大争议", "evidence": "证据材料"}
+
+
+def case_secrets(setup: LedgerSetup, s: Session, household: Household, cases: list[int]) -> list[str]:
+    """The household's private values (ID number, phone, bank account, health …) that a listing
+    of its cases scrubs from every text it shows."""
+    secrets = [household.id_number or ""]
+    secrets += [str(decode(v)) for v in s.scalars(select(FieldValue.value).where(
+        FieldValue.case_id.in_(cases), FieldValue.field.in_(list(setup.form.sensitive_keys))))]
+    return [x for x in secrets if x]
+
+
+def disputed_now(ledger: Ledger, household_id: int) -> bool:
+    """Whether the household's current case is marked 存在较大争议."""
+    with ledger.read() as s:
+        return bool(s.scalar(select(Case.disputed).where(Case.household_id == household_id)
+                             .order_by(Case.episode.desc()).limit(1)))
+
+
 def history(setup: LedgerSetup, ledger: Ledger, key: str) -> tuple[Household, list[HistoryRow]]:
     household, cases = find_case(ledger, key)
-    labels = field_labels(setup.form)
+    labels = {**field_labels(setup.form), **CASE_LABELS}
     mask = setup.county.mask
     with ledger.read() as s:
-        secrets = [household.id_number or ""]
-        secrets += [str(decode(v)) for v in s.scalars(select(FieldValue.value).where(
-            FieldValue.case_id.in_(cases), FieldValue.field.in_(list(setup.form.sensitive_keys))))]
-        secrets = [x for x in secrets if x]
+        secrets = case_secrets(setup, s, household, cases)
         rows = s.scalars(select(Audit).where(Audit.case_id.in_(cases)).order_by(Audit.id)).all()
         out = []
         for a in rows:

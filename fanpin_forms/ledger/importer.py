@@ -22,19 +22,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+import numpy as np
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .setup import LedgerSetup
 from ..errors import Code, DataError, Location, Problem
 from ..intake.checks import findings_as_problems, run_checks
 from ..intake.records import HeaderIndex, Record, load_records
+from ..intake.tabular import SourceTable
 from ..forms.model import FormSpec
 from ..privacy.masking import mask_id
 from . import values as V
 from .audit import actor_name, new_operation
+from .bulk import insert_rows
 from .db import Ledger
 from .models import PERSON_SOURCES, Audit, Case, FieldValue, Household
+from .export import EXPORT_ONLY
 from .sheet import open_sheet
 
 
@@ -83,6 +87,37 @@ def present_fields(form: FormSpec, headers: list[str]) -> set[str]:
     return out
 
 
+class _SeenKeys:
+    """The keys (户编号, ID number) of the rows of earlier chunks with their first row, as two
+    sorted numpy arrays of 64-bit hashes and row numbers: 16 bytes a key, so the memory of a
+    100,000-row import stays that of one chunk (a dict of strings took ~200 bytes a key)."""
+
+    def __init__(self):
+        self.hashes = np.empty(0, dtype=np.int64)
+        self.rows = np.empty(0, dtype=np.int64)
+
+    def lookup(self, hashes: list[int]) -> list[int | None]:
+        """The first row of each hash among the earlier chunks, or None."""
+        if not hashes or not self.hashes.size:
+            return [None] * len(hashes)
+        h = np.array(hashes, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.hashes, h), self.hashes.size - 1)
+        found = self.hashes[at] == h
+        return [int(row) if f else None for row, f in zip(self.rows[at], found)]
+
+    def add(self, pairs: list[tuple[int, int]]) -> None:
+        """Add a chunk's (hash, row); a key seen before keeps its first row."""
+        if not pairs:
+            return
+        hashes = np.concatenate([self.hashes, np.array([h for h, _ in pairs], dtype=np.int64)])
+        rows = np.concatenate([self.rows, np.array([r for _, r in pairs], dtype=np.int64)])
+        order = np.lexsort((rows, hashes))  # by hash, then the earliest row first
+        hashes, rows = hashes[order], rows[order]
+        first = np.ones(hashes.size, dtype=bool)
+        first[1:] = hashes[1:] != hashes[:-1]
+        self.hashes, self.rows = hashes[first], rows[first]
+
+
 class _Importer:
     def __init__(self, setup: LedgerSetup, ledger: Ledger, session: Session, source: str, *, overwrite: bool):
         self.setup, self.ledger, self.session = setup, ledger, session
@@ -97,8 +132,7 @@ class _Importer:
         self.now = dt.datetime.now(dt.timezone.utc)
         self.operation = new_operation(session, "import", self.actor, source)
         self.result = ImportResult(operation_id=self.operation.id)
-        self.first_rows: dict[tuple[str, str], int] = {}  # ("no"|"id", key) -> first row number
-        self.touched: set[int] = set()
+        self.seen = _SeenKeys()  # ("no"|"id", key) of earlier chunks -> their first row
 
     # --- validation ---------------------------------------------------------------------
 
@@ -106,8 +140,8 @@ class _Importer:
         """Cross-chunk duplicates (a chunk's own are found by load_records) and the ledger's
         one-ID-one-household rule; returns the records still valid and the problems."""
         ok, problems = [], []
+        keyed: list[tuple[Record, list[tuple[str, str, str]]]] = []
         for r in records:
-            where = Location(file=r.source, sheet=r.sheet, row=r.row)
             keys = []
             if r.case_id:
                 keys.append(("no", r.case_id, f"户编号 {r.case_id}"))
@@ -115,16 +149,22 @@ class _Importer:
             if idn:
                 keys.append(("id", str(idn), f"身份证号码 {mask_id(str(idn), self.mask)}"))
             if not keys:
-                problems.append(Problem(Code.LEDGER_NO_CASE_ID, {}, where))
+                problems.append(Problem(Code.LEDGER_NO_CASE_ID, {}, Location(file=r.source, sheet=r.sheet, row=r.row)))
                 continue
+            keyed.append((r, keys))
+        flat = [(hash((kind, key)), r.row or 0) for r, keys in keyed for kind, key, _ in keys]
+        earlier = iter(self.seen.lookup([h for h, _ in flat]))
+        for r, keys in keyed:
             bad = False
-            for kind, key, shown in keys:
-                first = self.first_rows.setdefault((kind, key), r.row or 0)
-                if first != (r.row or 0) and first < chunk_start:
+            for _kind, _key, shown in keys:
+                first = next(earlier)
+                if first is not None and first < chunk_start:
+                    where = Location(file=r.source, sheet=r.sheet, row=r.row)
                     problems.append(Problem(Code.LEDGER_DUPLICATE_ROW, {"first": first, "key": shown}, where))
                     bad = True
             if not bad:
                 ok.append(r)
+        self.seen.add(flat)
         return ok, problems
 
     # --- writing --------------------------------------------------------------------------
@@ -199,15 +239,14 @@ class _Importer:
                 "township": str(address.get("township") or ""), "village": str(address.get("village") or "")}
 
     def _add_all(self, records: list[Record], present: set[str]) -> None:
-        """New households of one chunk: one INSERT each for households, cases, values and audit rows."""
+        """New households of one chunk: one bulk insert each for households, cases, values and audit rows."""
         if not records:
             return
         conn = self.session.connection()
         hrows = [dict(self._household_columns(r), created_at=self.now, updated_at=self.now) for r in records]
-        hids = conn.execute(insert(Household).returning(Household.id, sort_by_parameter_order=True), hrows).scalars().all()
-        cids = conn.execute(insert(Case).returning(Case.id, sort_by_parameter_order=True),
-                            [{"household_id": hid, "episode": 1, "opened_at": self.now, "stage": "",
-                              "disputed": False} for hid in hids]).scalars().all()
+        hids = insert_rows(conn, Household, hrows, ids=True)
+        cids = insert_rows(conn, Case, [{"household_id": hid, "episode": 1, "opened_at": self.now, "stage": "",
+                                         "disputed": False, "closed_at": None} for hid in hids], ids=True)
         values, audits = [], []
         keys = self._keys(present)
         for r, cid in zip(records, cids):
@@ -217,14 +256,13 @@ class _Importer:
                 if text is None:
                     continue
                 values.append({"case_id": cid, "field": key, "value": text, "source": "import", "actor": self.actor,
-                               "at": self.now, "pending": False})
+                               "at": self.now, "pending": False, "document_id": None, "page_id": None})
                 shown[self.labels[key]] = V.shown(text, self.fields[key], self.types, self.mask)
             audits.append({"operation_id": self.operation.id, "at": self.now, "actor": self.actor, "entity": "cases",
                            "entity_id": cid, "case_id": cid, "field": "", "old": None,
                            "new": json.dumps(shown, ensure_ascii=False), "source": "import"})
-        if values:
-            conn.execute(insert(FieldValue), values)
-        conn.execute(insert(Audit), audits)
+        insert_rows(conn, FieldValue, values)
+        insert_rows(conn, Audit, audits)
         self.result.added += len(records)
 
     def _keys(self, present: set[str]) -> list[str]:
@@ -272,6 +310,15 @@ class _Importer:
             self.result.unchanged += 1
 
 
+def _without(table: SourceTable, headers: list[str]) -> SourceTable:
+    """``table`` without the columns ``headers`` (the export's own, :data:`.export.EXPORT_ONLY`)."""
+    for row in table.rows:
+        for h in headers:
+            row.cells.pop(h, None)
+    return SourceTable(table.path, table.sheet, [h for h in table.headers if h not in headers], table.header_row,
+                       table.rows)
+
+
 def import_file(setup: LedgerSetup, ledger: Ledger, path: Path, *, sheet: str | None = None, skip_invalid: bool = False,
                 overwrite: bool = False) -> ImportResult:
     """Import ``path`` into ``ledger`` in one transaction; raise DataError (nothing written) on invalid rows."""
@@ -279,11 +326,14 @@ def import_file(setup: LedgerSetup, ledger: Ledger, path: Path, *, sheet: str | 
     index = HeaderIndex(form)
     opened = open_sheet(path, sheet=sheet, header_score=index.known)
     present = present_fields(form, opened.headers)
+    skipped = [h for h in opened.headers if h in EXPORT_ONLY]
     errors: list[Problem] = []
     with ledger.write() as session:
         imp = _Importer(setup, ledger, session, path.name, overwrite=overwrite)
         first = True
         for chunk in opened.chunks:
+            if skipped:
+                chunk = _without(chunk, skipped)
             loaded = load_records(path, form, setup.county, setup.field_types, table=chunk)
             warnings = [w for w in loaded.warnings if first or w.code is not Code.DATA_UNKNOWN_HEADER]
             imp.result.warnings.extend(warnings)

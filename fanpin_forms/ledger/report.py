@@ -113,7 +113,8 @@ def case_counts(c: CaseState, first: dt.date, last: dt.date, as_of: dt.date, mon
     approved, entered = v.get("county_approval_date"), v.get("system_entry_date")
     late_entry = (isinstance(approved, dt.date) and approved <= as_of and as_of > deadline_months(approved, months)
                   and not (isinstance(entered, dt.date) and entered <= as_of))
-    return Counts(checked=int(_in(v.get("home_visit_date"), first, last)),
+    visited = _in(v.get("home_visit_date"), first, last) or _in(v.get("elim_home_visit_date"), first, last)
+    return Counts(checked=int(visited),
                   clues=int(bool(found) and _in(min(found), first, last)),
                   identified=int(_in(approved, first, last)), eliminated=int(_in(v.get("elim_approval_date"), first, last)),
                   overdue=int(c.overdue is not None), not_entered=int(late_entry), forms=forms, households=1)

@@ -22,6 +22,8 @@ from ..util.limits import human_bytes
 
 CHUNK_ROWS = 2000
 WORKBOOKS = (".xlsx", ".xlsm", ".xls", ".ods")
+#: read row by row (:mod:`.xlsxstream`); the others through python-calamine
+STREAMED = (".xlsx", ".xlsm")
 DELIMITED = (".csv",)
 
 
@@ -53,8 +55,6 @@ def _chunked_table(table: SourceTable) -> Iterator[SourceTable]:
 
 
 def _open_workbook(path: Path, shown: str, sheet: str | None, header_score: HeaderScore | None) -> Sheet:
-    from python_calamine import CalamineWorkbook
-
     where = Location(file=shown)
     try:
         size = path.stat().st_size
@@ -63,6 +63,20 @@ def _open_workbook(path: Path, shown: str, sheet: str | None, header_score: Head
     if size > limits.DATA_XLSX_MAX_BYTES:
         raise DataError.of(Code.DATA_FILE_TOO_LARGE, where, size=human_bytes(size), kind="表格文件",
                            max=human_bytes(limits.DATA_XLSX_MAX_BYTES))
+    if path.suffix.lower() in STREAMED:
+        from .xlsxstream import open_rows
+
+        name, rows = open_rows(path, shown, sheet)
+    else:
+        name, rows = _calamine_rows(path, shown, sheet)
+    return _chunked_rows(path, shown, name, rows, header_score)
+
+
+def _calamine_rows(path: Path, shown: str, sheet: str | None) -> tuple[str, Iterator[tuple[int, tuple[object, ...]]]]:
+    """An .xls/.ods sheet's name and non-empty rows, through python-calamine (which holds the sheet in memory)."""
+    from python_calamine import CalamineWorkbook
+
+    where = Location(file=shown)
     try:
         wb = CalamineWorkbook.from_path(str(path))
         names = wb.sheet_names
@@ -82,7 +96,15 @@ def _open_workbook(path: Path, shown: str, sheet: str | None, header_score: Head
         raise DataError.of(Code.DATA_TOO_MANY_ROWS, Location(file=shown, sheet=name), max=limits.SHEET_MAX_ROWS)
     first_row = (ws.start or (0, 0))[0] + 1
     first_col = (ws.start or (0, 0))[1]
-    rows = _rows(ws, first_row)
+    if first_col:  # values are padded to column A, as the streamed .xlsx rows are
+        return name, (((n, (None,) * first_col + v) for n, v in _rows(ws, first_row)))
+    return name, _rows(ws, first_row)
+
+
+def _chunked_rows(path: Path, shown: str, name: str, rows: Iterator[tuple[int, tuple[object, ...]]],
+                  header_score: HeaderScore | None) -> Sheet:
+    """The header found in the top rows, then the rest as chunks of :data:`CHUNK_ROWS`."""
+    first_col = 0
     top: list[tuple[int, tuple[object, ...]]] = []
     for number, values in rows:
         top.append((number, values))

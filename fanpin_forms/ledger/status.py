@@ -46,7 +46,7 @@ IDENTIFYING = STAGES[:4]
 #: the dates the stages are worked out from
 DATE_KEYS = ("risk_found_date", "apply_date", "home_visit_date", "review_date", "publicity_start", "publicity_end",
              "township_review_date", "county_approval_date", "measures_date", "system_entry_date",
-             "elim_approval_date")
+             "elim_home_visit_date", "elim_approval_date")
 #: the other values the report groups by
 GROUP_KEYS = ("monitor_type", "risk_types")
 BATCH = 2000
@@ -123,6 +123,7 @@ class CaseState:
     values: dict[str, Any]
     stage: str = ""
     overdue: Overdue | None = None
+    disputed: bool = False  # 存在较大争议 (evidence attached)
 
     @property
     def label(self) -> str:
@@ -149,9 +150,11 @@ def iter_states(setup: LedgerSetup, ledger: Ledger, as_of: dt.date, *, township:
             last_id = households[-1].id
             ids = [h.id for h in households]
             current: dict[int, int] = {}
-            for hid, cid in s.execute(select(Case.household_id, Case.id).where(Case.household_id.in_(ids))
-                                      .order_by(Case.household_id, Case.episode)):
+            disputed: dict[int, bool] = {}
+            for hid, cid, dis in s.execute(select(Case.household_id, Case.id, Case.disputed)
+                                           .where(Case.household_id.in_(ids)).order_by(Case.household_id, Case.episode)):
                 current[hid] = cid
+                disputed[cid] = bool(dis)
             values: dict[int, dict[str, Any]] = {cid: {} for cid in current.values()}
             vq = select(FieldValue.case_id, FieldValue.field, FieldValue.value).where(
                 FieldValue.case_id.in_(list(current.values())), FieldValue.pending.is_(False))
@@ -168,7 +171,7 @@ def iter_states(setup: LedgerSetup, ledger: Ledger, as_of: dt.date, *, township:
                 stage = stage_of(vals, as_of)
                 yield CaseState(cid, h.household_no or "", h.head_name, mask_id(h.id_number, county.mask)
                                 if h.id_number else "", h.township, h.village, vals, stage,
-                                overdue_of(vals, stage, county, as_of))
+                                overdue_of(vals, stage, county, as_of), disputed[cid])
 
 
 @dataclass(frozen=True)
@@ -237,6 +240,7 @@ class Status:
     by_stage: dict[str, list[CaseState]] = field(default_factory=lambda: {s: [] for s in STAGES})
     unreturned: list[Unreturned] = field(default_factory=list)
     total: int = 0
+    disputed: list[CaseState] = field(default_factory=list)  # every case marked 存在较大争议
 
 
 def status(setup: LedgerSetup, ledger: Ledger, as_of: dt.date, *, township: str | None = None,
@@ -250,11 +254,14 @@ def status(setup: LedgerSetup, ledger: Ledger, as_of: dt.date, *, township: str 
         out.total += 1
         out.counts[c.stage] += 1
         c.values = {}  # not needed past here: memory stays flat
+        if c.disputed:
+            out.disputed.append(c)
         if c.overdue:
             out.overdue.append(c)
         elif keep is None or len(out.by_stage[c.stage]) < keep:
             out.by_stage[c.stage].append(c)
     out.overdue.sort(key=lambda c: (-c.overdue.days, c.township, c.village, c.household_no))
+    out.disputed.sort(key=lambda c: (c.township, c.village, c.household_no))
     out.unreturned = unreturned(ledger, as_of, unreturned_days, township=township, village=village, scope=scope)
     return out
 

@@ -21,7 +21,7 @@ __all__ = [
     "EXCEL_MAX_ROW", "EXCEL_MAX_COLUMN",
     "ZIP_MAX_ENTRIES", "ZIP_MAX_ENTRY_BYTES", "ZIP_MAX_TOTAL_BYTES", "ZIP_MAX_RATIO", "ZIP_RATIO_FROM_BYTES",
     "SCAN_PDF_MAX_BYTES", "SCAN_IMAGE_MAX_BYTES", "SCAN_MAX_PAGES_PER_FILE", "PAGE_MAX_PIXELS", "IMAGE_MAX_PIXELS",
-    "PAGE_MIN_DPI",
+    "PAGE_MIN_DPI", "EVIDENCE_MAX_BYTES",
     "SPEC_MAX_BYTES", "YAML_MAX_DEPTH",
     "RENDER_SECONDS_PER_FORM", "RENDER_MAX_BYTES_PER_FORM", "TEMPLATE_MAX_VALUE_CHARS", "TEMPLATE_MAX_RANGE",
     "TEMPLATE_MAX_ITEMS", "TEMPLATE_MAX_INT_BITS",
@@ -80,6 +80,11 @@ PAGE_MAX_PIXELS = _cap("PAGE_PIXELS", 40_000_000)
 PAGE_MIN_DPI = 100
 #: pixels of one image file: a 600 dpi A3 scan is ~70 Mpx; also Pillow's MAX_IMAGE_PIXELS
 IMAGE_MAX_PIXELS = _cap("IMAGE_PIXELS", 80_000_000)
+
+# --- evidence of disputed households (ledger/evidence.py) ------------------------------------
+
+#: bytes, one evidence file (minutes, photos, PDFs) copied into the ledger's file store
+EVIDENCE_MAX_BYTES = _cap("EVIDENCE_BYTES", 50 * MiB)
 
 # --- form specs (yamlpos.py) -----------------------------------------------------------------
 

@@ -42,6 +42,7 @@ IDENTIFICATION_STEPS = (
 #: elimination steps in order, starting from the identification they undo
 ELIMINATION_STEPS = (
     ("county_approval_date",),
+    ("elim_home_visit_date",),
     ("elim_publicity_start",),
     ("elim_publicity_end",),
     ("elim_approval_date",),
@@ -193,7 +194,7 @@ def steps_in_order(case, county, as_of):
     """识别和风险消除的各环节依次进行（同一天可以），县级审定日期即识别、消除的日期。
 
     识别：发现风险/申请 → 入户核实 → 民主评议 → 公示开始 → 公示结束 → 乡镇审核 → 县级审定 → 县级公告；
-    风险消除：县级审定（识别）→ 消除公示开始 → 消除公示结束 → 消除县级审定 → 消除县级公告。
+    风险消除：县级审定（识别）→ 消除入户核实 → 消除公示开始 → 消除公示结束 → 消除县级审定 → 消除县级公告。
 
     附件2 的环节：入户核实、村（居）评议公示、乡镇（街道）审核、县级审定；
     二、4：“监测对象识别和风险消除时，县级审核批准后，通过政府官网向社会公告，
