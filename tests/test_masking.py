@@ -197,3 +197,18 @@ def test_scrub_only_masks(text: str, secrets: list[str]) -> None:
     out = scrub(text, secrets)
     assert len(out) == len(text)
     assert all(a == b or b == "*" for a, b in zip(text, out))
+
+
+@given(st.integers(1950, 2010), st.integers(1, 12), st.integers(1, 28), st.integers(0, 9999),
+       st.sampled_from(["{}", "{} ", "证件{}号", "{}，"]), st.sampled_from(["", " ", "-"]))
+def test_scrub_masks_another_id_that_shares_the_secrets_prefix(year, month, day, tail, frame, sep) -> None:
+    """A fragment of the secret (its area code) inside someone else's number must not break that
+    number's shape and leave the rest of it readable: at most 8 of its digits stay visible."""
+    other = f"430621{year:04d}{month:02d}{day:02d}{tail:04d}"
+    if other == ID:
+        return
+    shown = other if not sep else sep.join((other[:6], other[6:14], other[14:]))
+    out = scrub(frame.format(shown) + f" 本户 {ID}", [ID])
+    visible = [c for c in out.split(" 本户 ")[0] if c.isdigit()]
+    assert len(visible) <= 8, out
+    assert other[6:14] not in out.replace(" ", "").replace("-", "")

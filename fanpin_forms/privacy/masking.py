@@ -187,9 +187,25 @@ def scrub(text: str, secrets: Iterable[str], policy: MaskPolicy = DEFAULT) -> st
 
     Free-text secrets (names, health details) become ``***``; very short secrets
     are replaced wherever they occur, so pass only values that are really secret.
-    Finally every ID-, phone- or bank-shaped number is masked (:func:`scrub_shapes`).
+    Every ID-, phone- or bank-shaped number is masked (:func:`scrub_shapes`) before the
+    secrets are looked for, and again after: masking a secret's fragment inside another
+    number must not break that number's shape and leave the rest of it readable.
     """
-    return scrub_shapes(_scrub_secrets(text, secrets, policy), policy)
+    secrets = list(secrets)
+    return scrub_shapes(_scrub_secrets(_scrub_other_shapes(text, secrets, policy), secrets, policy), policy)
+
+
+def _scrub_other_shapes(text: str, secrets: list[str], policy: MaskPolicy) -> str:
+    """``text`` with every private-shaped number masked except the secrets themselves (those are
+    masked, fragments and all, by :func:`_scrub_secrets`)."""
+    own = {_digit_key(s) for s in secrets if s}
+    hits = [h for h in find(text) if not h.positions or _digit_key("".join(text[i] for i in h.positions)) not in own]
+    return mask_hits(text, hits, policy) if hits else text
+
+
+def _digit_key(value: str) -> str:
+    """The digits (and a final X) of ``value``, full-width and separators folded away."""
+    return "".join(c for c in unicodedata.normalize("NFKC", value).upper() if c.isdigit() or c == "X")
 
 
 def _scrub_secrets(text: str, secrets: Iterable[str], policy: MaskPolicy) -> str:
