@@ -31,9 +31,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .households import households, write_xlsx
+from .households import HEADERS, households, members, write_xlsx
 
-__all__ = ["app_with", "case", "households", "read_back", "render_pdf", "render_png", "run_rule", "write_xlsx"]
+__all__ = ["app_with", "case", "households", "members", "read_back", "render_pdf", "render_png", "run_rule", "write_xlsx"]
 
 
 def app_with(*plugins: object, county: str | None = None):
@@ -102,7 +102,9 @@ def render_pdf(app, form_id: str, out: Path | str, rows: Iterable[dict] | None =
                     for i in range(blanks)]
     else:
         with tempfile.TemporaryDirectory(prefix="fanpin-kit-") as tmp:
-            data = write_xlsx(Path(tmp) / "农户信息表.xlsx", list(rows))
+            rows = list(rows)
+            headers = list(dict.fromkeys([*HEADERS, *(k for r in rows for k in r)]))  # a county's own columns too
+            data = write_xlsx(Path(tmp) / "农户信息表.xlsx", rows, headers)
             records = app.load_and_check(form, data).records
         contexts = [record_context(form, r, app.county, year, record_ident(r, i + 1), types=app.field_types)
                     for i, r in enumerate(records)]
