@@ -1,5 +1,11 @@
-"""Shared fixtures. Tests use the real plugin stack: the Yueyang plugin installed in
-the venv (``make test`` installs it), the real specs, the real CLI."""
+"""Shared fixtures. Tests use the real plugin stack: the county plugins installed in
+the venv (``make test`` installs plugins/yueyang and plugins/pingjiang), the real specs,
+the real CLI.
+
+With two counties installed a county must be chosen: the core's tests are written
+against 岳阳县, so they run with ``FANPIN_FORMS_COUNTY=yueyang`` (:data:`TEST_COUNTY`,
+set for the whole session and again for every test; a test about choosing a county
+deletes or changes it). 平江县's own tests are in plugins/pingjiang/tests."""
 
 from __future__ import annotations
 
@@ -22,6 +28,10 @@ PG_URL = os.environ.get(PG_URL_ENV)
 #: set by .ci/run: a missing server is a failure there, not a skip
 PG_REQUIRED = os.environ.get("FANPIN_FORMS_REQUIRE_PG") == "1"
 
+#: the county the core's tests run with (both bundled counties are installed)
+TEST_COUNTY = "yueyang"
+os.environ["FANPIN_FORMS_COUNTY"] = TEST_COUNTY  # for session- and module-scoped fixtures too
+
 
 @pytest.fixture(autouse=True)
 def _no_env_leaks(monkeypatch, fanpin_home):
@@ -31,11 +41,12 @@ def _no_env_leaks(monkeypatch, fanpin_home):
     for name in list(os.environ):
         if name.startswith("FANPIN_FORMS_") and name not in ("FANPIN_FORMS_HOME", "FANPIN_FORMS_SECRET_FILE"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("FANPIN_FORMS_COUNTY", TEST_COUNTY)
 
 
 @pytest.fixture(scope="session")
 def app() -> App:
-    return App()
+    return App(TEST_COUNTY)
 
 
 @pytest.fixture

@@ -122,9 +122,12 @@ def render_png(pdf: Path | str, out_dir: Path | str, *, dpi: int = 150) -> list[
     return sorted(out_dir.glob(f"{Path(pdf).stem}-*.png"))
 
 
-def read_back(app, paths: Sequence[Path | str], *, data: Path | None = None, workers: int = 1):
+def read_back(app, paths: Sequence[Path | str], *, data: Path | None = None, workers: int = 1,
+              review_dir: Path | None = None):
     """Read scans or photos (PDF or images) as ``fanpin parse`` does; returns the
-    :class:`~fanpin_forms.readback.run.ParseResult` (``.read``: typed records)."""
+    :class:`~fanpin_forms.readback.run.ParseResult` (``.read``: typed records).
+    ``review_dir``: as ``parse --review``, the review items get the images of the paper there."""
     from ..readback.run import parse_inputs
 
-    return parse_inputs(app.read_setup(), [Path(p) for p in paths], data=data, workers=workers)
+    return parse_inputs(app.read_setup(), [Path(p) for p in paths], data=data, workers=workers,
+                        review_dir=Path(review_dir) if review_dir else None)
