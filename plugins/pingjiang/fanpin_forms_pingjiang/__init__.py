@@ -5,7 +5,7 @@ Written only against the public API (``fanpin_forms.__all__``) and tested with t
 
 What is known of 平江县 (see ``../../README.md`` of this plugin): only its **risk-elimination**
 procedure was read, on the county's website (:data:`SOURCE_URL`): a check team of at least two
-cadres (乡镇 + 驻村 + 村) visits, the team **and the household** sign; the name list and 附表9 are
+cadres (乡镇 + 驻村 + 村) visits, its members **and the household** sign; the name list and 附表9 are
 published in the village for **7 days**. Its identification procedure, its forms' exact wording
 and its time limits other than the 7 days were **not read** ("未核实" below): those values are the
 national constraints as paraphrased by other counties' official pages, or the same prefecture's
