@@ -31,11 +31,15 @@ class App:
                  entry_points: bool = True, db: str | None = None):
         self.pm, self.plugin_infos = build_plugin_manager(extra_plugins, entry_points=entry_points)
         self._county_choice = county or os.environ.get(ENV_COUNTY) or None
+        self._county_given = bool(county)  # chosen by the program that built the App
         #: where the ledger is (``--db``; None: the environment or the default file), asked on first use
         self.ledger_location: Callable[[], str | None] = lambda: db
 
-    def choose_county(self, county: str) -> None:
-        """Choose the county (before anything county-dependent has been computed)."""
+    def choose_county(self, county: str, *, from_environment: bool = False) -> None:
+        """Choose the county (before anything county-dependent has been computed). A choice
+        that only comes from ``FANPIN_FORMS_COUNTY`` does not replace the one the App was built with."""
+        if from_environment and self._county_given:
+            return
         chosen = self.__dict__.get("plugin_county")
         if chosen is not None and chosen.code != county and chosen.name != county:
             raise RuntimeError("county already chosen")
