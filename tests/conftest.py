@@ -31,6 +31,8 @@ PG_REQUIRED = os.environ.get("FANPIN_FORMS_REQUIRE_PG") == "1"
 #: the county the core's tests run with (both bundled counties are installed)
 TEST_COUNTY = "yueyang"
 os.environ["FANPIN_FORMS_COUNTY"] = TEST_COUNTY  # for session- and module-scoped fixtures too
+#: what a test's own ``fanpin`` process keeps of the environment: its county, ledger home and QR key
+TEST_ENV = ("FANPIN_FORMS_COUNTY", "FANPIN_FORMS_HOME", "FANPIN_FORMS_SECRET_FILE")
 
 
 @pytest.fixture(autouse=True)
