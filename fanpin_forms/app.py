@@ -160,10 +160,18 @@ class App:
 
     @cached_property
     def rules(self) -> list[tuple[str, Callable]]:
-        """(plugin, rule) for every registered case rule of the chosen county (``fanpin check``)."""
+        """(plugin, rule) for every registered case rule of the chosen county (``fanpin check``).
+        A rule that reads a column the case ledger does not declare is an error here, when the
+        rules are loaded (:func:`~fanpin_forms.cases.rules.unknown_columns`), not on the first case."""
+        from .cases.rules import unknown_columns
+
         self.county  # noqa: B018
-        return [(plugin, fn) for plugin, fn in self._collect(
+        rules = [(plugin, fn) for plugin, fn in self._collect(
             "register_rules", "规则", check=lambda f: None if callable(f) else "应为函数")]
+        problems = unknown_columns(rules, self.form("ledger"))
+        if problems:
+            raise PluginError(problems)
+        return rules
 
     @cached_property
     def templates(self) -> dict[str, Path]:
