@@ -34,6 +34,9 @@ class App:
         self._county_given = bool(county)  # chosen by the program that built the App
         #: where the ledger is (``--db``; None: the environment or the default file), asked on first use
         self.ledger_location: Callable[[], str | None] = lambda: db
+        from .office.converter import use_provider
+
+        use_provider(self.pm.hook.pdf_converter)  # DOCX → PDF through the hook (LibreOffice by default)
 
     def choose_county(self, county: str, *, from_environment: bool = False) -> None:
         """Choose the county (before anything county-dependent has been computed). A choice
@@ -189,6 +192,30 @@ class App:
             out[form_id] = Path(path)
         return out
 
+    @cached_property
+    def notice_style(self):
+        """The chosen county's notice columns and wording (``register_notices``), checked:
+        a sensitive or unknown column, or a sentence that cannot be reworded, is an error."""
+        from .cases.notices.style import DEFAULT_STYLE, notice_style
+
+        self.county  # noqa: B018  (the other counties' plugins are switched off first)
+        ledger = self.form("ledger")
+        found: list[tuple[str, object]] = []
+
+        def for_plugin(plugin: str):
+            def register(**kwargs) -> None:
+                style, problems = notice_style(plugin, ledger, **kwargs)
+                if problems:
+                    raise PluginError(problems)
+                if found:
+                    raise PluginError(Problem(Code.PLUGIN_BAD_REGISTRATION, {
+                        "plugin": plugin, "what": "公示公告样式", "why": f"已由 {found[0][0]} 注册过"}))
+                found.append((plugin, style))
+            return register
+
+        call_register_hook(self.pm, "register_notices", for_plugin)
+        return found[0][1] if found else DEFAULT_STYLE
+
     def load_and_check(self, form: FormSpec, data: Path, *, sheet: str | None = None) -> LoadResult:
         """:func:`~fanpin_forms.intake.load.load_and_check` with this installation's county,
         field types and record checks."""
@@ -215,6 +242,10 @@ class App:
         setup = self.__dict__.get("_read_setup")
         if setup is None:
             import functools
+
+            from .readback.ocr import use_provider
+
+            use_provider(self.pm.hook.ocr_engine)  # the OCR engine through the hook (RapidOCR by default)
 
             from .readback.setup import Printer, ReadSetup
             from .render.context import record_context

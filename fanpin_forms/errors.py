@@ -201,6 +201,7 @@ class Code(str, Enum):
     RULE_CRASHED = "插件「{plugin}」的规则「{rule}」检查{where}时出错：{why}"
     RULE_BAD_RESULT = "插件「{plugin}」的规则「{rule}」返回了无效的结果：{why}"
     NOTICE_NOTHING = "监测对象台账 {data} 中没有需要{what}的户（{why}）"
+    NOTICE_COLUMN_SENSITIVE = "插件「{plugin}」要在公示公告中显示的列「{label}」（{key}）是敏感信息，公示公告中不得出现"
     NOTICE_SENSITIVE = "生成的{what}中出现了敏感信息（{kind}，{where}），已停止，未写出任何文件"
     NOTICE_BAD_RANGE = "日期范围无效：开始日期 {start} 晚于结束日期 {end}"
 
