@@ -9,7 +9,10 @@ deletes or changes it). 平江县's own tests are in plugins/pingjiang/tests."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -31,6 +34,10 @@ PG_REQUIRED = os.environ.get("FANPIN_FORMS_REQUIRE_PG") == "1"
 #: the county the core's tests run with (both bundled counties are installed)
 TEST_COUNTY = "yueyang"
 os.environ["FANPIN_FORMS_COUNTY"] = TEST_COUNTY  # for session- and module-scoped fixtures too
+#: module-scoped fixtures run before each test's own FANPIN_FORMS_HOME is set: they get this
+#: session folder, never the user's ledger
+os.environ["FANPIN_FORMS_HOME"] = _SESSION_HOME = tempfile.mkdtemp(prefix="fanpin-tests-home-")
+atexit.register(shutil.rmtree, _SESSION_HOME, True)
 #: what a test's own ``fanpin`` process keeps of the environment: its county, ledger home and QR key
 TEST_ENV = ("FANPIN_FORMS_COUNTY", "FANPIN_FORMS_HOME", "FANPIN_FORMS_SECRET_FILE")
 
