@@ -104,8 +104,7 @@ def read_tables(ref, page_no: int, aligned_rgb: np.ndarray, raster, crops: bool)
                 if new_ink.mean() < TABLE_CELL_INK:
                     continue
                 reading.inked = True
-                line = ocr.read_line(cell) if ocr.available() else None
-                reading.cells[col.key] = (line.text.strip(), line.score) if line else ("", 0.0)
+                reading.cells[col.key] = _read_cell(ocr, cell, new_ink) if ocr.available() else ("", 0.0)
             if crops and reading.inked:
                 x0, y0 = raster.px(cells[0])[:2]
                 x1, y1 = raster.px(cells[-1])[2:]
@@ -113,6 +112,47 @@ def read_tables(ref, page_no: int, aligned_rgb: np.ndarray, raster, crops: bool)
             readings.append(reading)
         out[f.key] = readings
     return out
+
+
+def _lines(ink: np.ndarray) -> list[tuple[int, int]]:
+    """(top, bottom) of each band of rows with ink (a cell's text wrapped onto two lines)."""
+    rows = ink.any(axis=1)
+    bands, start = [], None
+    for y, on in enumerate([*rows, False]):
+        if on and start is None:
+            start = y
+        elif not on and start is not None:
+            bands.append((start, y))
+            start = None
+    tall = max((b - a for a, b in bands), default=0)
+    return [(a, b) for a, b in bands if b - a >= max(3, tall * 0.4)]
+
+
+def _framed(img: np.ndarray) -> np.ndarray:
+    """``img`` cut to its ink's height (a little paper above and below) with paper left and right:
+    the recogniser scales a line to one height, so empty cell space makes the text small."""
+    ink = img < TABLE_DARK
+    rows = np.flatnonzero(ink.any(axis=1))
+    if rows.size:
+        pad = max(2, (rows[-1] - rows[0]) // 5)
+        img = img[max(0, rows[0] - pad):rows[-1] + 1 + pad]
+    side = max(4, img.shape[0] // 3)
+    return np.pad(img, ((0, 0), (side, side)), constant_values=255)
+
+
+def _read_cell(ocr, cell: np.ndarray, ink: np.ndarray) -> tuple[str, float]:
+    """The text of one cell, line by line when it wrapped: (text, the weakest line's score)."""
+    bands = _lines(ink)
+    if len(bands) <= 1:
+        line = ocr.read_line(_framed(cell))
+        return line.text.strip(), line.score
+    texts, scores = [], []
+    for a, b in bands:
+        pad = max(2, (b - a) // 4)
+        line = ocr.read_line(_framed(cell[max(0, a - pad):b + pad]))
+        texts.append(line.text.strip())
+        scores.append(line.score)
+    return "".join(texts), min(scores)
 
 
 # --- the record: rows against the household sheet -------------------------------------------

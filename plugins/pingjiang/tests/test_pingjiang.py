@@ -150,3 +150,21 @@ def test_annex2_with_helper_prints_and_reads_back(app, tmp_path):
     result = read_back(app, render_png(pdf, tmp_path / "png"))
     assert sorted(r.case_id for r in result.read) == sorted(h["户编号"] for h in rows)
     assert all(r.form_version == "2022.1+pj1" for r in result.read)
+
+
+def test_printed_rows_read_back_on_a_grey_jpeg_scan_at_150_dpi(app, tmp_path):
+    """A grey JPEG at 150 dpi (an office scanner's default): every printed row matches the sheet,
+    wrapped cells (弱劳动力或半劳动力) included; nothing goes to review."""
+    rows = [dict(r, **{f"成员{i}劳动技能": "弱劳动力或半劳动力" for i in (1, 2)}) for r in _rows(2, seed=9, size=4)]
+    pdf = render_pdf(app, "pj_members", tmp_path / "members.pdf", rows)
+    scans = []
+    for png_page in render_png(pdf, tmp_path / "png", dpi=150):
+        jpg = png_page.with_suffix(".jpg")
+        Image.open(png_page).convert("L").save(jpg, quality=80)
+        scans.append(jpg)
+    data = write_xlsx(tmp_path / "农户信息表.xlsx", rows, list(dict.fromkeys([*HEADERS, *rows[0]])))
+    result = read_back(app, scans, data=data)
+    assert sorted(r.case_id for r in result.read) == sorted(r["户编号"] for r in rows)
+    for record in result.read:
+        assert [n.why for n in record.needs_review if n.kind.value == "table_row"] == []
+        assert len(record.fields["members"]) == 4
