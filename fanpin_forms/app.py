@@ -31,11 +31,18 @@ class App:
                  entry_points: bool = True, db: str | None = None):
         self.pm, self.plugin_infos = build_plugin_manager(extra_plugins, entry_points=entry_points)
         self._county_choice = county or os.environ.get(ENV_COUNTY) or None
+        self._county_given = bool(county)  # chosen by the program that built the App
         #: where the ledger is (``--db``; None: the environment or the default file), asked on first use
         self.ledger_location: Callable[[], str | None] = lambda: db
+        from .office.converter import use_provider
 
-    def choose_county(self, county: str) -> None:
-        """Choose the county (before anything county-dependent has been computed)."""
+        use_provider(self.pm.hook.pdf_converter)  # DOCX → PDF through the hook (LibreOffice by default)
+
+    def choose_county(self, county: str, *, from_environment: bool = False) -> None:
+        """Choose the county (before anything county-dependent has been computed). A choice
+        that only comes from ``FANPIN_FORMS_COUNTY`` does not replace the one the App was built with."""
+        if from_environment and self._county_given:
+            return
         chosen = self.__dict__.get("plugin_county")
         if chosen is not None and chosen.code != county and chosen.name != county:
             raise RuntimeError("county already chosen")
@@ -156,10 +163,18 @@ class App:
 
     @cached_property
     def rules(self) -> list[tuple[str, Callable]]:
-        """(plugin, rule) for every registered case rule of the chosen county (``fanpin check``)."""
+        """(plugin, rule) for every registered case rule of the chosen county (``fanpin check``).
+        A rule that reads a column the case ledger does not declare is an error here, when the
+        rules are loaded (:func:`~fanpin_forms.cases.rules.unknown_columns`), not on the first case."""
+        from .cases.rules import unknown_columns
+
         self.county  # noqa: B018
-        return [(plugin, fn) for plugin, fn in self._collect(
+        rules = [(plugin, fn) for plugin, fn in self._collect(
             "register_rules", "规则", check=lambda f: None if callable(f) else "应为函数")]
+        problems = unknown_columns(rules, self.form("ledger"))
+        if problems:
+            raise PluginError(problems)
+        return rules
 
     @cached_property
     def templates(self) -> dict[str, Path]:
@@ -176,6 +191,30 @@ class App:
             self.form(form_id)
             out[form_id] = Path(path)
         return out
+
+    @cached_property
+    def notice_style(self):
+        """The chosen county's notice columns and wording (``register_notices``), checked:
+        a sensitive or unknown column, or a sentence that cannot be reworded, is an error."""
+        from .cases.notices.style import DEFAULT_STYLE, notice_style
+
+        self.county  # noqa: B018  (the other counties' plugins are switched off first)
+        ledger = self.form("ledger")
+        found: list[tuple[str, object]] = []
+
+        def for_plugin(plugin: str):
+            def register(**kwargs) -> None:
+                style, problems = notice_style(plugin, ledger, **kwargs)
+                if problems:
+                    raise PluginError(problems)
+                if found:
+                    raise PluginError(Problem(Code.PLUGIN_BAD_REGISTRATION, {
+                        "plugin": plugin, "what": "公示公告样式", "why": f"已由 {found[0][0]} 注册过"}))
+                found.append((plugin, style))
+            return register
+
+        call_register_hook(self.pm, "register_notices", for_plugin)
+        return found[0][1] if found else DEFAULT_STYLE
 
     def load_and_check(self, form: FormSpec, data: Path, *, sheet: str | None = None) -> LoadResult:
         """:func:`~fanpin_forms.intake.load.load_and_check` with this installation's county,
@@ -203,6 +242,10 @@ class App:
         setup = self.__dict__.get("_read_setup")
         if setup is None:
             import functools
+
+            from .readback.ocr import use_provider
+
+            use_provider(self.pm.hook.ocr_engine)  # the OCR engine through the hook (RapidOCR by default)
 
             from .readback.setup import Printer, ReadSetup
             from .render.context import record_context

@@ -186,6 +186,9 @@ class Code(str, Enum):
     READ_FIELD_UNREAD = "「{label}」没能读出"
     READ_FIELD_UNCERTAIN = "「{label}」识读不确定：读出「{value}」"
     READ_FIELD_MISMATCH = "「{label}」读出「{value}」，与农户信息表不一致（农户信息表：「{expected}」）"
+    READ_TABLE_ROW_MISMATCH = "「{table}」第 {row} 行的{labels}与农户信息表不一致，请核对"
+    READ_TABLE_ROW_HANDWRITTEN = "「{table}」第 {row} 行是手写的（农户信息表中没有），请核对并录入"
+    READ_TABLE_ROW_UNCERTAIN = "「{table}」第 {row} 行识读不确定（{labels}），请核对"
     READ_NO_RECORD = "农户信息表 {data} 中没有{what}「{ident}」的记录，无法核对打印内容"
     READ_REVIEW_FILE_UNREADABLE = "无法读取更正表 {path}：{why}"
     READ_REVIEW_NO_COLUMNS = "更正表 {path} 中找不到「条目编号」和「更正值」两列（第一行应为列名）"
@@ -198,6 +201,7 @@ class Code(str, Enum):
     RULE_CRASHED = "插件「{plugin}」的规则「{rule}」检查{where}时出错：{why}"
     RULE_BAD_RESULT = "插件「{plugin}」的规则「{rule}」返回了无效的结果：{why}"
     NOTICE_NOTHING = "监测对象台账 {data} 中没有需要{what}的户（{why}）"
+    NOTICE_COLUMN_SENSITIVE = "插件「{plugin}」要在公示公告中显示的列「{label}」（{key}）是敏感信息，公示公告中不得出现"
     NOTICE_SENSITIVE = "生成的{what}中出现了敏感信息（{kind}，{where}），已停止，未写出任何文件"
     NOTICE_BAD_RANGE = "日期范围无效：开始日期 {start} 晚于结束日期 {end}"
 

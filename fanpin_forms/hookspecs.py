@@ -51,3 +51,19 @@ def register_commands(cli):
 def register_rules(register):
     """Call ``register(rule)`` for each case rule ``rule(case, county, as_of)`` that
     ``fanpin check`` runs over the case ledger sheet."""
+
+
+@hookspec
+def register_notices(register):
+    """Call ``register(columns=…, village_columns=…, county_columns=…, wording=…)`` once: the chosen
+    county's notice columns (never a sensitive one) and wording; the leak guard still runs."""
+
+
+@hookspec(firstresult=True)
+def ocr_engine():
+    """Return the OCR engine read-back uses (called like RapidOCR); the first answer wins."""
+
+
+@hookspec(firstresult=True)
+def pdf_converter():
+    """Return the DOCX → PDF converter ``convert(docx_paths, out_dir, *, timeout)``; the first answer wins."""

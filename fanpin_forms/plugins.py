@@ -34,6 +34,7 @@ DEFAULT_PLUGINS = (
     "fanpin_forms.default_plugins.annex_forms",
     "fanpin_forms.default_plugins.core_checks",
     "fanpin_forms.default_plugins.case_ledger",
+    "fanpin_forms.default_plugins.engines",
 )
 
 

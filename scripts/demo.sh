@@ -19,6 +19,9 @@ LEDGER=samples/ledger.xlsx
 FINAL=demo-output
 OUT="$FINAL.new"   # built beside the previous output, which is replaced only when this run succeeds
 YEAR=2022   # the sample households are of 2022: the year whose income baseline (6900) is printed
+# Two counties are installed (plugins/yueyang, plugins/pingjiang): the demo is Yueyang's,
+# with a short 平江县 part at the end.
+export FANPIN_FORMS_COUNTY=yueyang
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -63,6 +66,10 @@ $FANPIN ledger status --db "$DB" --as-of 2022-12-31
 echo
 echo "==> 月报 / the monthly township report (2022-07)"
 $FANPIN report monthly --month 2022-07 -o "$OUT/月报.xlsx" --db "$DB"
+echo "==> 平江县：家庭成员信息表（空白，成员表留空行手写）、附表10（核查组两人签字）/ Pingjiang: its member form and elimination form, blank"
+FANPIN_FORMS_COUNTY=pingjiang $FANPIN blank pj_members --copies 2 --year "$YEAR" -o "$OUT/平江县-家庭成员信息表-空白表.pdf"
+$FANPIN --county pingjiang blank annex3 --year "$YEAR" -o "$OUT/平江县-附表10-空白表.pdf"
+echo
 rm -rf "$FINAL.old"
 [ -e "$FINAL" ] && mv "$FINAL" "$FINAL.old"
 mv "$OUT" "$FINAL"

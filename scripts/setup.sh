@@ -6,7 +6,7 @@
 #     web service), python3-venv if needed.
 #     Installed only when missing; `apt-get update` only if something is missing.
 #   * .venv with Python >= 3.11, `pip install -e ".[scan,test]"` and the bundled
-#     county plugin. Skipped while .venv/.stamp is newer than every pyproject.toml.
+#     county plugins (plugins/yueyang, plugins/pingjiang). Skipped while .venv/.stamp is newer than every pyproject.toml.
 #
 # Quiet on success (one status line per phase); on failure the captured output
 # of the failing step is printed. Environment:
@@ -162,9 +162,12 @@ else
     export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
     run "$VENV/bin/python" -m pip install --upgrade pip
     run "$VENV/bin/python" -m pip install -e ".[scan,test]"
-    if [ -d plugins/yueyang ]; then
-        run "$VENV/bin/python" -m pip install -e plugins/yueyang
-    fi
+    # the bundled county plugins (岳阳县, 平江县), each its own package
+    for plugin in plugins/yueyang plugins/pingjiang; do
+        if [ -d "$plugin" ]; then
+            run "$VENV/bin/python" -m pip install -e "$plugin"
+        fi
+    done
     touch "$STAMP"
     say "Python 依赖安装完成 / Python packages installed"
 fi

@@ -1,9 +1,18 @@
-"""Shared fixtures. Tests use the real plugin stack: the Yueyang plugin installed in
-the venv (``make test`` installs it), the real specs, the real CLI."""
+"""Shared fixtures. Tests use the real plugin stack: the county plugins installed in
+the venv (``make test`` installs plugins/yueyang and plugins/pingjiang), the real specs,
+the real CLI.
+
+With two counties installed a county must be chosen: the core's tests are written
+against 岳阳县, so they run with ``FANPIN_FORMS_COUNTY=yueyang`` (:data:`TEST_COUNTY`,
+set for the whole session and again for every test; a test about choosing a county
+deletes or changes it). 平江县's own tests are in plugins/pingjiang/tests."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,6 +31,16 @@ PG_URL = os.environ.get(PG_URL_ENV)
 #: set by .ci/run: a missing server is a failure there, not a skip
 PG_REQUIRED = os.environ.get("FANPIN_FORMS_REQUIRE_PG") == "1"
 
+#: the county the core's tests run with (both bundled counties are installed)
+TEST_COUNTY = "yueyang"
+os.environ["FANPIN_FORMS_COUNTY"] = TEST_COUNTY  # for session- and module-scoped fixtures too
+#: module-scoped fixtures run before each test's own FANPIN_FORMS_HOME is set: they get this
+#: session folder, never the user's ledger
+os.environ["FANPIN_FORMS_HOME"] = _SESSION_HOME = tempfile.mkdtemp(prefix="fanpin-tests-home-")
+atexit.register(shutil.rmtree, _SESSION_HOME, True)
+#: what a test's own ``fanpin`` process keeps of the environment: its county, ledger home and QR key
+TEST_ENV = ("FANPIN_FORMS_COUNTY", "FANPIN_FORMS_HOME", "FANPIN_FORMS_SECRET_FILE")
+
 
 @pytest.fixture(autouse=True)
 def _no_env_leaks(monkeypatch, fanpin_home):
@@ -31,11 +50,12 @@ def _no_env_leaks(monkeypatch, fanpin_home):
     for name in list(os.environ):
         if name.startswith("FANPIN_FORMS_") and name not in ("FANPIN_FORMS_HOME", "FANPIN_FORMS_SECRET_FILE"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("FANPIN_FORMS_COUNTY", TEST_COUNTY)
 
 
 @pytest.fixture(scope="session")
 def app() -> App:
-    return App()
+    return App(TEST_COUNTY)
 
 
 @pytest.fixture

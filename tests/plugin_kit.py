@@ -47,7 +47,8 @@ def install_plugin(root: Path, *, dist: str, entry: str, code: str, files: dict[
 def run_fanpin(site: Path, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
                ) -> subprocess.CompletedProcess:
     """The real ``fanpin`` with the plugin folder on the path (no county chosen unless ``env`` says)."""
-    full = {k: v for k, v in os.environ.items() if not k.startswith("FANPIN_FORMS_")}
+    keep = ("FANPIN_FORMS_HOME", "FANPIN_FORMS_SECRET_FILE")  # the test's own ledger and key, never the user's
+    full = {k: v for k, v in os.environ.items() if not k.startswith("FANPIN_FORMS_") or k in keep}
     full.update(PYTHONPATH=str(site), PYTHONIOENCODING="utf-8", **(env or {}))
     return subprocess.run([sys.executable, "-m", "fanpin_forms", *args], env=full, capture_output=True, text=True,
                           cwd=cwd, timeout=300)

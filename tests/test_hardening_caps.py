@@ -23,7 +23,7 @@ from fanpin_forms.util.limits import human_bytes
 from fanpin_forms.readback.inputs import FileFailure, Page, load_page, page_count
 from fanpin_forms.intake.tabular import read_table
 
-from .conftest import household
+from .conftest import TEST_ENV, household
 
 #: what a hostile input may cost the command, peak resident memory
 PEAK_MB = 400
@@ -48,7 +48,7 @@ open(sys.argv[1], "w").write(f"{child.returncode}\\n{peak_kb}\\n" + child.stdout
 def fanpin(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, int, str]:
     """Run ``fanpin ARGS`` in a fresh process: (exit code, peak RSS in MB, output)."""
     report = tmp_path / "measured.txt"
-    full = {k: v for k, v in os.environ.items() if not k.startswith("FANPIN_FORMS_")}
+    full = {k: v for k, v in os.environ.items() if not k.startswith("FANPIN_FORMS_") or k in TEST_ENV}
     full.update(PYTHONIOENCODING="utf-8", **(env or {}))
     subprocess.run([sys.executable, "-c", _MEASURE, str(report), sys.executable, "-m", "fanpin_forms", *args],
                    env=full, cwd=tmp_path, check=True, timeout=300)

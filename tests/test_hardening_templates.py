@@ -22,6 +22,8 @@ import pytest
 from fanpin_forms.errors import Code
 from fanpin_forms.util import limits
 
+from .conftest import TEST_ENV
+
 from .conftest import household, make_id
 from .test_render_samples import root
 
@@ -102,7 +104,7 @@ def run_limited(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FANPIN_FORMS_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FANPIN_FORMS_") or k in TEST_ENV}
     return subprocess.run([sys.executable, "-m", "fanpin_forms", *args], cwd=cwd, env=env, preexec_fn=limit,
                           capture_output=True, text=True, timeout=60)
 

@@ -190,8 +190,10 @@ def test_notice_row_is_a_whitelist(app, tmp_path):
     result = app.load_and_check(app.form("ledger"), write_ledger(tmp_path, sensitive_rows()))
     record = result.records[0]
     row = notice_row(record, app.form("ledger"))
-    assert set(row.__dataclass_fields__) == {c for c, _ in COLUMNS} | {"row"}
+    # the whitelist, the row for messages, and the county's added columns (register_notices; none here)
+    assert set(row.__dataclass_fields__) == {c for c, _ in COLUMNS} | {"row", "extra"}
     assert row == NoticeRow("李建国", "荣家湾镇", "杨林村", "1组", 1, "边缘易致贫户", "其他", row=1)
+    assert row.extra == ()
     assert notice_row(result.records[1], app.form("ledger")).risk_types == "因病、因残"
 
 

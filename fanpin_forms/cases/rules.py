@@ -189,14 +189,19 @@ def warning(message: str) -> RuleFinding:
     return RuleFinding("warning", message)
 
 
-def rule(title: str, *, source: str | tuple[str, ...] = (), quote: str = "", id: str | None = None
-         ) -> Callable[[Rule], Rule]:
+def rule(title: str, *, source: str | tuple[str, ...] = (), quote: str = "", id: str | None = None,
+         reads: tuple[str, ...] = ()) -> Callable[[Rule], Rule]:
     """Give a rule its title and source.
 
     ``source`` names one or more :class:`~fanpin_forms.forms.county.County` ``sources``
     keys: the county's quotation of its own notice for the value the rule uses
     (so a county with a 7-day publicity shows its own words). ``quote`` is the
     rule's own quotation, used when the county has none for those keys.
+    ``reads`` names the ledger columns the rule reads through helpers of its own
+    (``_publicity(case, "publicity_start", …)``); the ones it reads itself
+    (``case["key"]``, ``case.get("key")``, ``case.label("key")``, ``case.has_any("a", "b")``)
+    are found in its source. All of them must be columns of the case ledger: see
+    :func:`unknown_columns`, checked when the rules are loaded.
     """
     keys = (source,) if isinstance(source, str) else tuple(source)
 
@@ -205,9 +210,56 @@ def rule(title: str, *, source: str | tuple[str, ...] = (), quote: str = "", id:
         fn.rule_title = title  # type: ignore[attr-defined]
         fn.rule_source_keys = keys  # type: ignore[attr-defined]
         fn.rule_quote = quote  # type: ignore[attr-defined]
+        fn.rule_reads = (reads,) if isinstance(reads, str) else tuple(reads)  # type: ignore[attr-defined]
         return fn
 
     return decorate
+
+
+_CASE_METHODS = ("get", "label", "has_any")
+
+
+def columns_read(fn: Callable) -> set[str]:
+    """The ledger columns a rule reads: its declared ``reads`` and every constant key it
+    uses on its first argument (``case["k"]``, ``case.get("k")``, ``case.label("k")``,
+    ``case.has_any("a", "b")``) in its own source. A rule whose source cannot be read
+    (built in C, made at run time) has only its ``reads``; keys computed at run time are
+    still checked when the rule runs."""
+    import ast
+    import textwrap
+
+    found = set(getattr(fn, "rule_reads", ()) or ())
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+        first = next(iter(inspect.signature(fn).parameters), None)
+    except (OSError, TypeError, ValueError, SyntaxError):
+        return found
+    if first is None:
+        return found
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == first
+                and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str)):
+            found.add(node.slice.value)
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and isinstance(node.func.value, ast.Name) and node.func.value.id == first
+              and node.func.attr in _CASE_METHODS):
+            args = node.args if node.func.attr == "has_any" else node.args[:1]
+            found.update(a.value for a in args if isinstance(a, ast.Constant) and isinstance(a.value, str))
+    return found
+
+
+def unknown_columns(rules: Iterable[tuple[str, Callable]], ledger: FormSpec) -> list[Problem]:
+    """RULE_UNKNOWN_COLUMN for every column a rule reads (:func:`columns_read`) that the
+    case ledger ``ledger`` does not declare (a misspelt key, or a county column without
+    its ``extends: ledger`` spec)."""
+    known = [f.key for f in ledger.fields]
+    problems = []
+    for plugin, fn in rules:
+        for key in sorted(columns_read(fn)):
+            if ledger.field(key) is None:
+                problems.append(Problem(Code.RULE_UNKNOWN_COLUMN, {
+                    "plugin": plugin, "rule": rule_id(fn), "key": key, "hint": did_you_mean(key, known)}))
+    return problems
 
 
 def rule_id(fn: Callable) -> str:

@@ -25,7 +25,7 @@ from .. import __version__
 from ..app import ENV_COUNTY, App
 from ..errors import Code, FanpinError
 from . import cases, forms, ledger, plugin, policy, readback, render, report, service
-from .base import COUNTY_HELP, FanpinCommand, FanpinGroup, echo_problems, format_problems, pass_app
+from .base import COUNTY_HELP, FanpinCommand, _from_environment, FanpinGroup, echo_problems, format_problems, pass_app
 
 
 @click.group(cls=FanpinGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,7 +39,7 @@ def cli(ctx: click.Context, county: str | None) -> None:
         ctx.obj = _make_app()
     ctx.obj.ledger_location = lambda: ctx.meta.get(ledger.DB_META)
     if county:
-        ctx.obj.choose_county(county)
+        ctx.obj.choose_county(county, from_environment=_from_environment(ctx))
 
 
 def _make_app() -> App:

@@ -79,7 +79,14 @@ def _choose_county(ctx: click.Context, _param, value: str | None) -> None:
     if value:
         app = ctx.find_object(App)
         if app is not None:
-            app.choose_county(value)
+            app.choose_county(value, from_environment=_from_environment(ctx))
+
+
+def _from_environment(ctx: click.Context) -> bool:
+    """Whether ``--county`` of ``ctx`` came from FANPIN_FORMS_COUNTY rather than the command line."""
+    from click.core import ParameterSource
+
+    return ctx.get_parameter_source("county") is ParameterSource.ENVIRONMENT
 
 
 class FanpinCommand(_Chinese, click.Command):

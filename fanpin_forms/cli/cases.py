@@ -163,7 +163,8 @@ def notice_cmd(app: App, kind: str, data: Path | None, sheet: str | None, out_di
         raise DataError(result.errors)
     if kind == "village":
         selection = select_village(result.records, form, date_from=date_from, date_to=date_to,
-                                   health_terms=app.county.health_terms, source=_source(data))
+                                   health_terms=app.county.health_terms, source=_source(data),
+                                   style=app.notice_style)
         what, why = "村级公示", "没有已定公示期、尚未县级审定的户"
         for n in selection.notices:
             for rows, minimum, label in ((n.identify, app.county.publicity_days, "识别"),
@@ -173,7 +174,8 @@ def notice_cmd(app: App, kind: str, data: Path | None, sheet: str | None, out_di
                                               f"{fmt_date(n.end)} 只有 {n.days} 天，少于 {minimum} 天")
     else:
         selection = select_county(result.records, form, app.county, date=date or dt.date.today(),
-                                  date_from=date_from, date_to=date_to, source=_source(data))
+                                  date_from=date_from, date_to=date_to, source=_source(data),
+                                  style=app.notice_style)
         what, why = "县级公告", "没有已县级审定、尚未公告的户"
     if date_from or date_to:
         why = f"{fmt_date(date_from) or '…'} 至 {fmt_date(date_to) or '…'} 之间没有符合条件的户"

@@ -26,6 +26,10 @@ CASE_ID_HEADERS = ("户编号", "编号", "户码", "家庭编号", "case_id")
 #: a row of a few cells starting with one of these is a sheet's footer, not a household
 FOOTER_WORDS = ("合计", "小计", "总计", "填表人", "制表人", "审核人", "填报人", "负责人", "填表日期", "备注：", "说明：")
 CASE_ID = "case_id"
+#: words before the row number of a table's numbered columns (besides the table's own label)
+TABLE_PREFIXES = ("成员",)
+#: numbered columns accepted for a table that states no max_rows
+TABLE_COLUMN_ROWS = 10
 _MARKS = re.compile(r"[*＊]|[（(]必填[)）]|[（(]选填[)）]")
 _DROP = str.maketrans("", "", " \n\t“”\"'‘’")
 
@@ -89,8 +93,21 @@ class HeaderIndex:
             else:
                 for name in (f.label, f.key, *f.aliases):
                     self._add(name, (f.key, None))
+            if f.type == "table":
+                self._add_table(f)
         for name, target in (extra or {}).items():
             self._add(name, target)
+
+    def _add_table(self, f: Field) -> None:
+        """A table's rows in numbered columns: ``成员1姓名``, ``家庭成员2证件号码``, ``家庭成员3·劳动技能``
+        (one row per household; :data:`TABLE_PREFIXES` and the table's label before the number)."""
+        rows = int(f.params.get("max_rows") or TABLE_COLUMN_ROWS)
+        for i in range(1, rows + 1):
+            for prefix in dict.fromkeys((f.label, *TABLE_PREFIXES)):
+                for col in f.columns:
+                    for name in (col.label, col.key, *col.aliases):
+                        for sep in ("", "·", "-", "_"):
+                            self._add(f"{prefix}{i}{sep}{name}", (f.key, f"{i}.{col.key}"))
 
     def _add(self, name: str, target: tuple[str, str | None]) -> None:
         self.targets.setdefault(normalize_header(name), target)
@@ -237,6 +254,8 @@ def parse_row(cells: dict[str, Any], columns: dict[tuple[str, str | None], str],
         else:
             col = columns.get((f.key, None))
             raw = cells.get(col) if col is not None else None
+            if f.type == "table" and is_empty(raw):
+                raw = _numbered_rows(f, columns, cells)
         if f.type != "address" and is_empty(raw):
             if f.required:
                 problems.append(Problem(Code.VALUE_REQUIRED, {}, Location(label=f.label)))
@@ -252,6 +271,22 @@ def parse_row(cells: dict[str, Any], columns: dict[tuple[str, str | None], str],
                 label = f"{f.label}第{exc.row}行·{exc.part_label}"
             problems.append(Problem(exc.code, exc.context, Location(label=label)))
     return values, problems
+
+
+def _numbered_rows(f: Field, columns: dict, cells: dict) -> list[dict] | None:
+    """A table's rows from its numbered columns (成员1姓名 …), in number order; a row
+    whose cells are all empty is left out. None when the sheet has no such column."""
+    rows: dict[int, dict] = {}
+    for (key, part), header in columns.items():
+        if key != f.key or not part:
+            continue
+        number, col = part.split(".", 1)
+        rows.setdefault(int(number), {})
+        if not is_empty(cells.get(header)):
+            rows[int(number)][col] = cells[header]
+    if not rows:
+        return None
+    return [row for _, row in sorted(rows.items()) if row]
 
 
 def field_of(form: FormSpec, key: str) -> Field:

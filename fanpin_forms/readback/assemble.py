@@ -209,6 +209,16 @@ def _record(setup: ReadSetup, pages: dict[int, PageResult], checker: DataCheck |
     for n in notes:
         review.add(n)
     fields = _fields(setup, form, kind, value, ident, readings, checker, review)
+    if any(r.tables for r in readings):  # repeating tables: readback/tables.py
+        from .tables import table_fields
+
+        tables = {k: v for r in reversed(readings) for k, v in r.tables.items()}
+        linked = checker is not None and kind in ("C", "R") and checker.available(form)
+        found, items = table_fields(form, tables, checker.record(form, kind, value) if linked else None,
+                                    setup.field_types)
+        fields.update(found)
+        for n in items:
+            review.add(n)
     codes: dict[str, list[int]] = {}  # boxes outside stages
     for reading in readings:
         for k, v in reading.codes.items():

@@ -42,12 +42,16 @@ class DataCheck:
     def available(self, form) -> bool:
         return self._load(form) is not None
 
-    def expected(self, form, kind: str, value: str) -> dict[str, str] | None:
+    def record(self, form, kind: str, value: str):
+        """The sheet's record printed on a form with ident ``kind:value`` (C: 户编号, R: row), or None."""
         loaded = self._load(form)
         if loaded is None:
             return None
         by_case, by_row = loaded
-        record = by_case.get(value) if kind == "C" else (by_row.get(int(value)) if value.isdigit() else None)
+        return by_case.get(value) if kind == "C" else (by_row.get(int(value)) if value.isdigit() else None)
+
+    def expected(self, form, kind: str, value: str) -> dict[str, str] | None:
+        record = self.record(form, kind, value)
         if record is None:
             return None
         setup = self.setup

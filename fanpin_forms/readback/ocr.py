@@ -8,6 +8,12 @@ text detection and the angle classifier.
 
 ``FANPIN_FORMS_OCR_THREADS`` caps the threads of onnxruntime (the parallel reader
 sets 1 per worker so that N workers use N cores, not N×N threads).
+
+The engine is swappable: the ``ocr_engine`` hook returns it (the built-in plugin returns
+:func:`rapidocr_engine`); the composition root hands the hook in with :func:`use_provider`
+(every worker process does the same when it makes its setup). Another engine answers
+as RapidOCR does: ``engine(image, use_det=…, use_cls=…, use_rec=…, return_word_box=…)``
+with ``.txts``, ``.scores``, ``.boxes`` and ``.word_results``.
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ import numpy as np
 THREADS_ENV = "FANPIN_FORMS_OCR_THREADS"
 
 _ENGINE = None
+_RAPID = None
+#: what returns the engine (the ``ocr_engine`` hook), set by :func:`use_provider`
+_PROVIDER = None
 
 
 @dataclass(frozen=True)
@@ -45,10 +54,26 @@ def available() -> bool:
     return True
 
 
+def use_provider(provider) -> None:
+    """Take the engine from ``provider()`` (the ``ocr_engine`` hook) from now on."""
+    global _PROVIDER, _ENGINE
+    if provider is not _PROVIDER:
+        _PROVIDER, _ENGINE = provider, None
+
+
 def engine():
-    """The process's RapidOCR engine (created on first use)."""
+    """The process's OCR engine: the provider's (the ``ocr_engine`` hook), else RapidOCR."""
     global _ENGINE
     if _ENGINE is None:
+        found = _PROVIDER() if _PROVIDER is not None else None
+        _ENGINE = found if found is not None else rapidocr_engine()
+    return _ENGINE
+
+
+def rapidocr_engine():
+    """The process's RapidOCR engine (created on first use)."""
+    global _RAPID
+    if _RAPID is None:
         from rapidocr import RapidOCR
 
         # detection only ever sees a strip of the page: cap its long side (the default
@@ -60,8 +85,8 @@ def engine():
             params["EngineConfig.onnxruntime.intra_op_num_threads"] = int(threads)
             params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
         logging.getLogger("RapidOCR").setLevel(logging.ERROR)
-        _ENGINE = RapidOCR(params=params)
-    return _ENGINE
+        _RAPID = RapidOCR(params=params)
+    return _RAPID
 
 
 def _gray(img) -> np.ndarray:

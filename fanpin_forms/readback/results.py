@@ -34,6 +34,7 @@ class ReviewKind(str, enum.Enum):
     PAGES = "pages"  # pages of the form missing
     ALIGNMENT = "alignment"  # the page could not be aligned well with its blank
     DUPLICATE = "duplicate"  # a page seen twice: which copy was used
+    TABLE_ROW = "table_row"  # one row of a repeating table; target: "<field key>.<row number>"
 
     @classmethod
     def split(cls, item: str) -> tuple[ReviewKind | None, str]:
@@ -122,6 +123,8 @@ class PageReading:
     review: list[ReviewItem] = field(default_factory=list)
     alignment: float = 1.0
     flagged: str = ""
+    #: repeating tables (:mod:`.tables`): field key → one :class:`~.tables.RowReading` per printed row
+    tables: dict[str, list] = field(default_factory=dict)
 
 
 @dataclass

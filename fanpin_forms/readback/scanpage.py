@@ -69,6 +69,10 @@ def read_scan(ref: Reference, identity: Identity, upright_rgb: np.ndarray, nomin
     _read_boxes(ref.form, geo, raster, ink, shifts, out, crops, ref, cap, blank_form, as_blank)
     overflows = _read_signers(ref.form, geo, raster, ink, shifts, out, crops, cap, ref.county_values)
     read_dates(geo, raster, ink, shifts, out, crops, overflows)
+    if any(f.type == "table" for f in ref.form.fields):  # repeating tables (家庭成员): readback/tables.py
+        from .tables import read_tables
+
+        out.tables = read_tables(ref, page_no, aligned, raster, crops)
     if text_fields is not None:
         out.fields = {k: (v, c, -1) for k, (v, c) in text_fields.items()}
     elif page_no == 1:  # the header is printed on the first page

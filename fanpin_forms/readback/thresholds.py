@@ -150,3 +150,14 @@ SIGN_SPILL = 8.0
 BINARY_EDGE_MM = 0.2
 #: on a dithered scan the tick thresholds (:data:`TICK_EMPTY`, :data:`TICK_TICKED`) are this many times higher
 DITHER_TICK_SCALE = 2.0
+
+# --- repeating tables (readback/tables.py) --------------------------------------------------------
+
+#: a table cell is measured this far inside its printed borders (pt), so the rules never count
+TABLE_CELL_MARGIN_PT = 2.5
+#: a pixel darker than this (0–255 grey) is ink in a table cell
+TABLE_DARK = 140
+#: share of a cell's pixels that must be new ink (not on the blank) for the cell to hold something
+TABLE_CELL_INK = 0.006
+#: OCR score under which a row read without the household sheet goes to review (0–1)
+TABLE_READ_BELOW = OCR_REVIEW_BELOW

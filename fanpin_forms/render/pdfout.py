@@ -108,7 +108,8 @@ def _workers(n_forms: int, per_worker_min: int, workers: int | None) -> int:
 def pdfs_beside(docx_paths: Sequence[Path], *, workers: int | None = None, labels: Sequence[str] | None = None
                 ) -> list[Path]:
     """A PDF next to each DOCX (same name, .pdf); checks each has exactly one page."""
-    from ..office.libreoffice import docx_to_pdf, page_count
+    from ..office.converter import docx_to_pdf  # the pdf_converter hook's (LibreOffice by default)
+    from ..office.libreoffice import page_count
 
     paths = [Path(p) for p in docx_paths]
     if not paths:
@@ -134,7 +135,8 @@ def pdfs_beside(docx_paths: Sequence[Path], *, workers: int | None = None, label
 def merged_pdf(compiled: CompiledTemplate, contexts: Sequence[dict[str, Any]], out: Path, *,
                workers: int | None = None, label: str = "") -> Path:
     """ONE PDF with every context as one page, in order (written atomically)."""
-    from ..office.libreoffice import docx_to_pdf, merge_pdfs, page_count
+    from ..office.converter import docx_to_pdf  # the pdf_converter hook's (LibreOffice by default)
+    from ..office.libreoffice import merge_pdfs, page_count
 
     out = Path(out)
     if not contexts:

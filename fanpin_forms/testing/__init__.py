@@ -31,9 +31,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .households import households, write_xlsx
+from .households import HEADERS, households, members, write_xlsx
 
-__all__ = ["app_with", "case", "households", "read_back", "render_pdf", "render_png", "run_rule", "write_xlsx"]
+__all__ = ["app_with", "case", "households", "members", "read_back", "render_pdf", "render_png", "run_rule", "write_xlsx"]
 
 
 def app_with(*plugins: object, county: str | None = None):
@@ -102,7 +102,9 @@ def render_pdf(app, form_id: str, out: Path | str, rows: Iterable[dict] | None =
                     for i in range(blanks)]
     else:
         with tempfile.TemporaryDirectory(prefix="fanpin-kit-") as tmp:
-            data = write_xlsx(Path(tmp) / "农户信息表.xlsx", list(rows))
+            rows = list(rows)
+            headers = list(dict.fromkeys([*HEADERS, *(k for r in rows for k in r)]))  # a county's own columns too
+            data = write_xlsx(Path(tmp) / "农户信息表.xlsx", rows, headers)
             records = app.load_and_check(form, data).records
         contexts = [record_context(form, r, app.county, year, record_ident(r, i + 1), types=app.field_types)
                     for i, r in enumerate(records)]
@@ -120,9 +122,12 @@ def render_png(pdf: Path | str, out_dir: Path | str, *, dpi: int = 150) -> list[
     return sorted(out_dir.glob(f"{Path(pdf).stem}-*.png"))
 
 
-def read_back(app, paths: Sequence[Path | str], *, data: Path | None = None, workers: int = 1):
+def read_back(app, paths: Sequence[Path | str], *, data: Path | None = None, workers: int = 1,
+              review_dir: Path | None = None):
     """Read scans or photos (PDF or images) as ``fanpin parse`` does; returns the
-    :class:`~fanpin_forms.readback.run.ParseResult` (``.read``: typed records)."""
+    :class:`~fanpin_forms.readback.run.ParseResult` (``.read``: typed records).
+    ``review_dir``: as ``parse --review``, the review items get the images of the paper there."""
     from ..readback.run import parse_inputs
 
-    return parse_inputs(app.read_setup(), [Path(p) for p in paths], data=data, workers=workers)
+    return parse_inputs(app.read_setup(), [Path(p) for p in paths], data=data, workers=workers,
+                        review_dir=Path(review_dir) if review_dir else None)

@@ -87,3 +87,30 @@ def write_xlsx(path: Path, rows: Iterable[dict], headers: Sequence[str] = HEADER
         ws.append([row.get(h) for h in headers])
     wb.save(path)
     return path
+
+
+RELATIONS = ["配偶", "之子", "之女", "之母", "之父", "之孙子", "之孙女", "之儿媳"]
+HEALTH = ["健康", "健康", "健康", "长期慢性病", "残疾", "患有大病"]
+LABOUR = ["普通劳动力", "普通劳动力", "技能劳动力", "弱劳动力或半劳动力", "丧失劳动力", "无劳动力"]
+
+
+def members(household: dict, seed: int = 0, *, count: int | None = None, prefix: str = "成员") -> dict:
+    """Invented family members of ``household`` (a row of :func:`households`) as the
+    numbered columns a household sheet carries them in: ``成员1姓名``, ``成员1与户主关系``,
+    ``成员1证件号码``, ``成员1健康状况``, ``成员1劳动技能``, ``成员1务工时间（月）`` … member 1 is
+    the head of household. ``count`` defaults to the household's 家庭人口 (at most 6)."""
+    rng, ids = random.Random(f"members-{seed}-{household.get('户编号')}"), {household["身份证号码"][:17]}
+    count = min(int(household.get("家庭人口") or 1), 6) if count is None else count
+    surname = household["户主姓名"][0]
+    out: dict = {}
+    for i in range(1, count + 1):
+        head = i == 1
+        cells = {
+            "姓名": household["户主姓名"] if head else surname + "".join(rng.sample(GIVEN, rng.choice((1, 2)))),
+            "与户主关系": "户主" if head else rng.choice(RELATIONS),
+            "证件号码": household["身份证号码"] if head else id_number(rng, ids, born=(1950, 2015)),
+            "健康状况": rng.choice(HEALTH), "劳动技能": rng.choice(LABOUR), "务工时间（月）": rng.randint(0, 12),
+        }
+        out.update({f"{prefix}{i}{k}": v for k, v in cells.items()})
+    return out
+

@@ -30,7 +30,12 @@ Privacy — 二、5：“县级公告、村级公示中不得公开农户身份�
 * All files of a run are written to temporary names and renamed only when every
   one of them is complete: a full disk leaves the previous notice as it was.
 
-The package: :mod:`.rows` (the whitelist and the check of every value),
+A county adds non-sensitive ledger columns, chooses the columns and rewords a few
+sentences through the ``register_notices`` hook (:mod:`.style`); a sensitive column is
+refused when the plugin loads, and everything shown still goes through both checks.
+
+The package: :mod:`.rows` (the whitelist and the check of every value), :mod:`.style`
+(a county's columns and wording),
 :mod:`.select` (which households, grouped into notices), :mod:`.wording` (every
 sentence), :mod:`.docx` and :mod:`.html` (the layouts; the page is ``notice.html``),
 :mod:`.write` (the last search and the writing). The shared pieces live in
@@ -42,11 +47,13 @@ from .docx import county_docx, village_docx
 from .html import county_html
 from .rows import COLUMNS, VILLAGE_COLUMNS, NoticeRow, guard_rows, notice_row
 from .select import CountyNotice, Selection, VillageNotice, select_county, select_village
+from .style import DEFAULT_STYLE, WORDING, NoticeStyle, notice_style
 from .wording import OBJECTION, county_text, village_text
 from .write import render_county, render_village, write_files
 
 __all__ = [
-    "COLUMNS", "OBJECTION", "VILLAGE_COLUMNS", "CountyNotice", "NoticeRow", "Selection", "VillageNotice",
+    "COLUMNS", "DEFAULT_STYLE", "OBJECTION", "VILLAGE_COLUMNS", "WORDING", "CountyNotice", "NoticeRow", "NoticeStyle",
+    "Selection", "VillageNotice", "notice_style",
     "county_docx", "county_html", "county_text", "find_leaks", "guard_rows", "ledger_secrets", "notice_row",
     "render_county", "render_village", "select_county", "select_village", "village_docx", "village_text",
     "write_files",

@@ -9,7 +9,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from ...office.docxkit import (
     add_paragraph, grid_table, new_document, repeat_header, set_column_widths, set_font, strip_metadata, to_bytes,
 )
-from .rows import COLUMNS, VILLAGE_COLUMNS, NoticeRow
+from .rows import NoticeRow
 from .select import CountyNotice, VillageNotice
 from .wording import county_text, village_text
 
@@ -21,6 +21,8 @@ TEXT_WIDTH_MM = PAGE_MM[0] - MARGINS_MM[1] - MARGINS_MM[3]
 #: relative column widths in the tables (序号 first); a table fills the text width
 _WIDTHS = {"no": 2, "name": 3.5, "township": 4, "village": 4, "group": 3, "household_size": 3, "monitor_type": 5.5,
            "risk_types": 5}
+#: relative width of a county's added column
+EXTRA_WIDTH = 4
 
 
 def _body(doc, text: str, **kwargs):
@@ -34,8 +36,7 @@ def _document(date):
     return doc
 
 
-def _table(doc, rows: Sequence[NoticeRow], columns: Sequence[str]) -> None:
-    headings = dict(COLUMNS)
+def _table(doc, rows: Sequence[NoticeRow], columns: Sequence[str], headings: dict[str, str]) -> None:
     table = grid_table(doc, 1, len(columns) + 1)
     header = table.rows[0]
     repeat_header(header)
@@ -45,7 +46,7 @@ def _table(doc, rows: Sequence[NoticeRow], columns: Sequence[str]) -> None:
         cells = table.add_row().cells
         for cell, text in zip(cells, [str(i), *row.cells(columns)]):
             _cell(cell, text)
-    set_column_widths(table, TEXT_WIDTH_MM, [_WIDTHS["no"], *(_WIDTHS[c] for c in columns)])
+    set_column_widths(table, TEXT_WIDTH_MM, [_WIDTHS["no"], *(_WIDTHS.get(c, EXTRA_WIDTH) for c in columns)])
 
 
 def _cell(cell, text: str, bold: bool = False) -> None:
@@ -72,7 +73,7 @@ def village_docx(notice: VillageNotice) -> bytes:
     _body(doc, str(t["intro"]), indent=True)
     for heading, rows in t["sections"]:  # type: ignore[union-attr]
         _body(doc, heading, indent=True)
-        _table(doc, rows, VILLAGE_COLUMNS)
+        _table(doc, rows, notice.style.columns("village"), notice.style.headings())
     _body(doc, str(t["period"]), indent=True)
     _body(doc, str(t["objection"]), indent=True)
     _signature(doc, str(t["signer"]), str(t["date"]))
@@ -87,7 +88,7 @@ def county_docx(notice: CountyNotice) -> bytes:
     _body(doc, str(t["intro"]), indent=True)
     for heading, rows in t["sections"]:  # type: ignore[union-attr]
         _body(doc, heading, indent=True)
-        _table(doc, rows, [c for c, _ in COLUMNS])
+        _table(doc, rows, notice.style.columns("county"), notice.style.headings())
     _body(doc, str(t["objection"]), indent=True)
     _body(doc, str(t["closing"]), indent=True)
     _signature(doc, str(t["signer"]), str(t["date"]))

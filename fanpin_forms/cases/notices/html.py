@@ -6,7 +6,6 @@ from importlib.resources import files
 
 import jinja2
 
-from .rows import COLUMNS
 from .select import CountyNotice
 from .wording import county_text
 
@@ -17,5 +16,7 @@ _ENV = jinja2.Environment(loader=jinja2.DictLoader({_PAGE: files(__package__).jo
 
 def county_html(notice: CountyNotice) -> str:
     """The county announcement as one HTML page: every value escaped by Jinja."""
-    columns = [c for c, _ in COLUMNS]
-    return _ENV.get_template(_PAGE).render(t=county_text(notice), columns=columns, headings=[h for _, h in COLUMNS])
+    columns = notice.style.columns("county")
+    headings = notice.style.headings()
+    return _ENV.get_template(_PAGE).render(t=county_text(notice), columns=columns,
+                                           headings=[headings[c] for c in columns])

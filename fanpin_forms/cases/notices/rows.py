@@ -8,6 +8,7 @@ the leak guard in its strict mode (see :mod:`fanpin_forms.cases.notices`).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -49,10 +50,16 @@ class NoticeRow:
     monitor_type: str
     risk_types: str
     row: int | None = None  # ledger row, for messages; never printed
+    #: the county's added columns (``register_notices``): (ledger key, shown text)
+    extra: tuple[tuple[str, str], ...] = ()
 
     def cells(self, columns: Sequence[str]) -> list[str]:
         out = []
+        added = dict(self.extra)
         for key in columns:
+            if key in added:
+                out.append(added[key])
+                continue
             value = getattr(self, key)
             out.append("" if value is None else (f"{value}人" if key == "household_size" else str(value)))
         return out
@@ -66,8 +73,9 @@ def _group(text: str) -> str:
     return f"{text}组" if text.isdigit() else text
 
 
-def notice_row(record: Record, form: FormSpec) -> NoticeRow:
-    """Build a :class:`NoticeRow` from the whitelisted fields of a ledger record."""
+def notice_row(record: Record, form: FormSpec, extra: Sequence[str] = ()) -> NoticeRow:
+    """Build a :class:`NoticeRow` from the whitelisted fields of a ledger record, and the
+    county's added columns ``extra`` (non-sensitive ledger keys, checked by :mod:`.style`)."""
     values = record.values
     address = values.get("address") or {}
     size = values.get("household_size")
@@ -75,7 +83,16 @@ def notice_row(record: Record, form: FormSpec) -> NoticeRow:
         name=_text(values.get("head_name")), township=_text(address.get("township")),
         village=_text(address.get("village")), group=_group(_text(address.get("group"))),
         household_size=size if isinstance(size, int) else None, monitor_type=_text(values.get("monitor_type")),
-        risk_types=_risk_names(values.get("risk_types"), form), row=record.row)
+        risk_types=_risk_names(values.get("risk_types"), form), row=record.row,
+        extra=tuple((key, _shown(values.get(key))) for key in extra))
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, dt.date):
+        return f"{value.year}年{value.month}月{value.day}日"
+    if isinstance(value, (tuple, list)):
+        return "、".join(_text(v) for v in value)
+    return _text(value)
 
 
 def _risk_names(chosen: object, form: FormSpec) -> str:
@@ -89,6 +106,9 @@ def _risk_names(chosen: object, form: FormSpec) -> str:
 
 
 def _column_label(form: FormSpec, key: str) -> str:
+    if key not in _SOURCES:  # a county's added column: its ledger key
+        f = form.field(key)
+        return f.label if f is not None else key
     f = form.field(_SOURCES[key])
     if f is not None:
         return f.label
@@ -106,8 +126,8 @@ def guard_rows(rows: Sequence[NoticeRow], records: Sequence[Record], form: FormS
     secrets = Secrets(owned_secrets(records, form))
     problems: dict[tuple[int | None, str], Problem] = {}
     for row in rows:
-        for key in _SOURCES:
-            value = str(getattr(row, key) or "")
+        cells = [(key, str(getattr(row, key) or "")) for key in _SOURCES] + list(row.extra)
+        for key, value in cells:
             hits = find(value, secrets=secrets, terms=() if key in _CODED else health_terms, strict=True)
             if hits:
                 label = _column_label(form, key)

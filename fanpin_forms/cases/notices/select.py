@@ -15,6 +15,7 @@ from ...privacy.leakguard import DEFAULT_HEALTH_TERMS
 from ...render.filenames import MAX_STEM_BYTES, fit_bytes
 from ..rules import fmt_date, period_days
 from .rows import NoticeRow, guard_rows, notice_row
+from .style import DEFAULT_STYLE, NoticeStyle
 
 
 @dataclass
@@ -27,6 +28,7 @@ class VillageNotice:
     end: dt.date
     identify: list[NoticeRow] = field(default_factory=list)
     eliminate: list[NoticeRow] = field(default_factory=list)
+    style: NoticeStyle = DEFAULT_STYLE  # the county's columns and wording
 
     @property
     def days(self) -> int:
@@ -34,7 +36,8 @@ class VillageNotice:
 
     @property
     def title(self) -> str:
-        return f"{self.township}{self.village}防止返贫监测对象民主评议结果公示"
+        return self.style.text("village_title", f"{self.township}{self.village}防止返贫监测对象民主评议结果公示",
+                               township=self.township, village=self.village)
 
     @property
     def file_stem(self) -> str:
@@ -51,6 +54,7 @@ class CountyNotice:
     eliminate: list[NoticeRow] = field(default_factory=list)
     identify_range: tuple[dt.date, dt.date] | None = None
     eliminate_range: tuple[dt.date, dt.date] | None = None
+    style: NoticeStyle = DEFAULT_STYLE  # the county's columns and wording
 
     @property
     def title(self) -> str:
@@ -93,7 +97,7 @@ def _ledger_order(records: Iterable[Record]) -> dict[tuple[str, str], int]:
 
 def select_village(records: Sequence[Record], form: FormSpec, *, date_from: dt.date | None = None,
                    date_to: dt.date | None = None, health_terms: Sequence[str] = DEFAULT_HEALTH_TERMS,
-                   source: str | None = None) -> Selection:
+                   source: str | None = None, style: NoticeStyle = DEFAULT_STYLE) -> Selection:
     """Households to publish in their village, grouped by village and publicity period.
 
     Without a range: those in publicity and not yet approved (no 县级审定日期 for
@@ -123,9 +127,9 @@ def select_village(records: Sequence[Record], form: FormSpec, *, date_from: dt.d
             if end is None or end < start:
                 warnings.append(f"第 {r.row} 行：{what}公示的结束日期未填或早于开始日期，未列入公示")
                 continue
-            row = notice_row(r, form)
+            row = notice_row(r, form, [k for k, _ in style.extra])
             key = (row.township, row.village, start, end)
-            notice = groups.setdefault(key, VillageNotice(row.township, row.village, start, end))
+            notice = groups.setdefault(key, VillageNotice(row.township, row.village, start, end, style=style))
             getattr(notice, bucket).append(row)
     order = _ledger_order(records)
     notices = sorted(groups.values(), key=lambda n: (order.get((n.township, n.village), 0), n.start, n.end))
@@ -136,7 +140,7 @@ def select_village(records: Sequence[Record], form: FormSpec, *, date_from: dt.d
 
 def select_county(records: Sequence[Record], form: FormSpec, county: County, *, date: dt.date,
                   date_from: dt.date | None = None, date_to: dt.date | None = None,
-                  source: str | None = None) -> Selection:
+                  source: str | None = None, style: NoticeStyle = DEFAULT_STYLE) -> Selection:
     """Households for the county announcement.
 
     Without a range: approved and not yet announced (县级审定日期 but no 县级公告日期;
@@ -145,7 +149,7 @@ def select_county(records: Sequence[Record], form: FormSpec, county: County, *, 
     county's ``health_terms``."""
     _check_range(date_from, date_to)
     warnings: list[str] = []
-    notice = CountyNotice(county, date)
+    notice = CountyNotice(county, date, style=style)
     order = _ledger_order(records)
     days: dict[str, list[dt.date]] = {"identify": [], "eliminate": []}
     for r in sorted(records, key=lambda r: (order.get(((r.values.get("address") or {}).get("township", ""),
@@ -160,7 +164,7 @@ def select_county(records: Sequence[Record], form: FormSpec, county: County, *, 
             chosen = (_in_range(approved, date_from, date_to) if (date_from or date_to)
                       else v.get(notice_key) is None)
             if chosen:
-                getattr(notice, bucket).append(notice_row(r, form))
+                getattr(notice, bucket).append(notice_row(r, form, [k for k, _ in style.extra]))
                 days[bucket].append(approved)
     if days["identify"]:
         notice.identify_range = (min(days["identify"]), max(days["identify"]))

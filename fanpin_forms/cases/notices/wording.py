@@ -48,7 +48,7 @@ def village_text(n: VillageNotice) -> dict[str, object]:
                   f"履行防止返贫监测民主评议程序。现将{what}名单公示如下："),
         "sections": sections,
         "period": f"公示期：{fmt_date(n.start)}至{fmt_date(n.end)}（共{n.days}天）。",
-        "objection": OBJECTION,
+        "objection": n.style.text("village_objection", OBJECTION, township=n.township, village=n.village, days=n.days),
         "signer": _village_committee(n.village),
         "date": fmt_date(n.start),
     }
@@ -77,8 +77,9 @@ def county_text(n: CountyNotice) -> dict[str, object]:
         "intro": (f"根据防止返贫动态监测和帮扶工作要求，经入户核实、村（居）民主评议和公示、乡镇（街道）审核、"
                   f"{n.county.approving_body}审定，现将结果公告如下（名单附后）："),
         "sections": sections,
-        "objection": f"如对公告名单有异议，请向{n.county.approving_body}反映。",
-        "closing": "特此公告。",
+        "objection": n.style.text("county_objection", f"如对公告名单有异议，请向{n.county.approving_body}反映。",
+                                  approving_body=n.county.approving_body),
+        "closing": n.style.text("county_closing", "特此公告。"),
         "signer": n.county.approving_body,
         "date": fmt_date(n.date),
     }

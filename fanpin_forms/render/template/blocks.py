@@ -259,14 +259,35 @@ def add_signature_block(doc, form: FormSpec, block: Block) -> None:
         add_stage_content(doc, form, stage, width_cm=text_width_cm(form), in_table=False)
 
 
+#: height of every row of a repeating table (pre-filled or blank, for hand-writing), in cm
+TABLE_ROW_CM = 1.1
+
+
+def _column_weight(col) -> float:
+    """How wide a column's values are, in characters: an ID number's 18 half-width digits
+    fit on one line; other columns get their label's width or max_length, whichever is wider."""
+    if col.type == "id_number":
+        return 13.0
+    if col.type in ("integer", "money"):
+        return max(3.0, min(text_width(col.label), 4.0)) + 1.0
+    value = float(min(int(col.params.get("max_length") or 4), 6))
+    return max(value, min(text_width(col.label), 6.0)) + 1.0
+
+
+def table_column_widths(form: FormSpec, cols) -> list[float]:
+    """The columns' widths in cm, sharing the text width by :func:`_column_weight`."""
+    total = text_width_cm(form)
+    weights = [_column_weight(c) for c in cols]
+    return [round(total * w / sum(weights), 2) for w in weights]
+
+
 def add_table_block(doc, form: FormSpec, block: Block) -> None:
     """A repeating table field: header row of column labels, one templated row in a loop."""
     f = form.field(block.value)
     cols = list(f.columns) if f else []
     if not cols:
         return
-    total = text_width_cm(form)
-    widths = [round(total / len(cols), 2)] * len(cols)
+    widths = table_column_widths(form, cols)
     table = fixed_table(doc, 4, widths)
     header, loop_start, body, loop_end = table.rows
     for cell, col in zip(header.cells, cols):
@@ -277,8 +298,8 @@ def add_table_block(doc, form: FormSpec, block: Block) -> None:
     for row, text in ((loop_start, "{%tr for row in " + var + " %}"), (loop_end, "{%tr endfor %}")):
         par = row.cells[0].paragraphs[0]
         add_run(par, text, BODY)
-    body.height = Cm(0.8)
-    body.height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
+    body.height = Cm(TABLE_ROW_CM)  # one fixed height: room to write by hand, rows where read-back expects them
+    body.height_rule = WD_ROW_HEIGHT_RULE.EXACTLY
     for cell, col in zip(body.cells, cols):
         cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
         par = cell.paragraphs[0]
