@@ -70,25 +70,33 @@ def snapshot(path: Path) -> dict[str, int]:
         return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
 
 
-def writing(path: Path) -> bool:
-    """Whether another connection holds the ledger's write lock now."""
-    conn = sqlite3.connect(path, timeout=0)
+def writing(path: Path, conn: sqlite3.Connection | None = None) -> bool:
+    """Whether another connection holds the ledger's write lock now (asked on ``conn``, a
+    connection kept open across probes: a fresh one racing the writer's WAL can be told
+    "malformed" for a moment)."""
+    own = conn is None
+    conn = conn or sqlite3.connect(path, timeout=0, isolation_level=None)
     try:
         conn.execute("BEGIN IMMEDIATE")
-        conn.rollback()
+        conn.execute("ROLLBACK")
         return False
     except sqlite3.OperationalError:
         return True
     finally:
-        conn.close()
+        if own:
+            conn.close()
 
 
 def stop_when_writing(proc: subprocess.Popen, path: Path, sig: int) -> None:
     deadline = time.monotonic() + 300
-    while proc.poll() is None and not writing(path) and time.monotonic() < deadline:
-        time.sleep(0.005)
-    if proc.poll() is None:
-        os.kill(proc.pid, sig)
+    probe = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        while proc.poll() is None and not writing(path, probe) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if proc.poll() is None:
+            os.kill(proc.pid, sig)
+    finally:
+        probe.close()
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ One :class:`~fanpin_forms.app.App` lives in ``ctx.obj``. User-facing text is Chi
 from __future__ import annotations
 
 import contextlib
+import logging
 import signal
 import sys
 
@@ -81,6 +82,9 @@ def main() -> None:
     signal prints 已中断 and exits with 128 + the signal's number (130 for Ctrl-C)."""
     from ..util.atomic import sweep_private
 
+    # library log records (SQLAlchemy's pool noting a connection closed by Ctrl-C, say) are not
+    # messages for the clerk: without a handler Python would print them, tracebacks and all
+    logging.getLogger().addHandler(logging.NullHandler())
     for sig in STOP_SIGNALS:
         signal.signal(sig, _on_stop_signal)
     try:

@@ -220,6 +220,11 @@ class Ledger:
         A database at a revision this program does not know (made by a newer
         version) and a database holding another program's tables are refused."""
         head = head_revision()
+        with self.engine.connect() as conn:  # a read first: opening a current ledger takes no write lock
+            current = current_revision(conn)
+            conn.rollback()
+        if current == head:
+            return current, head
         with self.engine.connect().execution_options(fanpin_write=True) as conn:
             with conn.begin():
                 if self.dialect == "postgresql":
