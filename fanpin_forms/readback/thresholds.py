@@ -60,8 +60,11 @@ SCAN_AREA = 0.5
 REF_DARK = 175
 #: working resolutions: the blank is rendered at the scan's own, rounded to this step, within these bounds (dpi)
 DPI_STEP, DPI_MIN, DPI_MAX = 25, 100, 300
-#: resolution the ECC registration works at (dpi)
-ECC_DPI = 50
+#: a phone photo's sheet is flattened with this much room round it (share of each side): corners
+#: found a little inside the sheet then cut nothing off
+PHOTO_MARGIN = 0.04
+#: resolution the ECC registration works at, and its homography pass on a flattened phone photo (dpi)
+ECC_DPI, PHOTO_ECC_DPI = 50, 75
 #: an ECC result further than this from the QR estimate is not trusted (mm)
 MAX_ECC_DRIFT_MM = 8.0
 #: correlation of blank and scan below which the alignment is flagged (0–1)
