@@ -61,7 +61,7 @@ def _read(setup: ReadSetup, page: Page, crops: bool, base: PageResult) -> PageRe
     forms_titles = setup.form_titles()
     text_page = page.kind == "text" and page.meta.get("pictures", 0) <= 1
     identity: Identity | None = None
-    img = None
+    img, unflattened = None, None
     if text_page:
         text = page.text()
         payload = read_qr_pictures(page.embedded_images())
@@ -74,9 +74,12 @@ def _read(setup: ReadSetup, page: Page, crops: bool, base: PageResult) -> PageRe
         dpi, is_photo = page.dpi, False
         if page.kind == "image" and not page.text_layer and looks_like_photo(np.asarray(img)):
             flat = flatten(np.asarray(img), margin=PHOTO_MARGIN)
-            if isinstance(flat, PhotoFailure):
+            if isinstance(flat, PhotoFailure) and flat.reason in ("blur", "too_large"):
                 raise FanpinError(flat.problem)
-            img, dpi, is_photo = Image.fromarray(flat.image), flat.dpi, True
+            if isinstance(flat, PhotoFailure):  # no sheet in it: a form of ours (its QR code says) fails
+                unflattened = flat.problem
+            else:
+                img, dpi, is_photo = Image.fromarray(flat.image), flat.dpi, True
         payload, rotation, corners, _ = read_qr(img)
         if payload is not None:
             identity = Identity(payload, "qr", rotation, payload.form_id, corners)
@@ -88,6 +91,8 @@ def _read(setup: ReadSetup, page: Page, crops: bool, base: PageResult) -> PageRe
             identity = identify_by_ocr(img, forms_titles)
     if identity is None:
         return _foreign(base, "没有找到本系统的二维码、表单编号或表单标题")
+    if unflattened is not None:
+        raise FanpinError(unflattened)
 
     form = _known_form(setup, identity.form_id, identity.payload.version if identity.payload else None)
     if text_page:

@@ -139,8 +139,9 @@ RING_FOUND, RING_NONE = 0.8, 0.55
 #: how much sparser the band just outside the ring must be than the ring (fraction of the angles)
 RING_CONTRAST = 0.35
 #: thumbprints on a scan without colour: the densest 8 mm square of new ink in the area; a
-#: thumbprint's ridges fill ~40 % of it, a signature's strokes under 20 % (fractions)
-THUMB_WINDOW_MM, THUMB_DENSE, THUMB_SPARSE = 8.0, 0.32, 0.2
+#: thumbprint's ridges fill ~60 % of it, a signature's strokes (bold, written large) up to ~45 %;
+#: between the two the thumbprint goes to review (fractions)
+THUMB_WINDOW_MM, THUMB_DENSE, THUMB_SPARSE = 8.0, 0.55, 0.3
 #: a scan is 1-bit when less than this share of its pixels are mid-grey (fraction); it is
 #: dithered when more than this share of its black pixels stand alone (fraction)
 BINARY_MID_SHARE, DITHER_ALONE = 0.03, 0.08
