@@ -96,7 +96,7 @@ SEAL_RADIUS = 60.0
 TICK_EMPTY, TICK_TICKED = 0.035, 0.09
 #: …and of the interior and the outside ring's paper (the printed numerals left out), above which
 #: heavy ink is a scribble, not a fill (fractions)
-TICK_SCRIBBLE_INSIDE, TICK_SCRIBBLE_RING = 0.45, 0.035
+TICK_SCRIBBLE_INSIDE, TICK_SCRIBBLE_RING = 0.45, 0.03
 #: share of the columns beside a box (left and right strips) holding ink for a box to count as
 #: struck out (fraction of the strip)
 TICK_STRIKE_SIDE = 0.5
