@@ -2,7 +2,7 @@
 on simulated paper whose truth is known.
 
 Run: ``.venv/bin/python benchmarks/bench_parse.py [--pages 300] [--quick] [--seed N]
-[--workers 2] [--keep DIR] [--sim papersim|scansim]`` (a full run takes a quarter of an hour
+[--workers 2] [--keep DIR] [--dump FILE] [--sim papersim|scansim]`` (a full run takes a quarter of an hour
 on 2 cores: LibreOffice prints the forms, the simulator fills them in and scans them, then
 the reader reads them).
 
@@ -389,6 +389,15 @@ def run_papersim(args) -> int:
         if score.problems:
             print(f"structural problems ({len(score.problems)}):")
             print("\n".join(f"  {p}" for p in score.problems[:15]))
+        if args.dump:
+            with open(args.dump, "w", encoding="utf-8") as fh:
+                for i in score.items:
+                    if i.silent or i.flagged or not i.right:
+                        fh.write(json.dumps({"state": "silent" if i.silent else ("flagged" if i.flagged else "wrong"),
+                                             "scan": i.scan, "kind": i.kind, "form": i.form, "stage": i.stage,
+                                             "what": i.what, "truth": str(i.truth), "read": str(i.read),
+                                             "note": i.note}, ensure_ascii=False) + "\n")
+            print(f"wrong and flagged values, one JSON line each: {args.dump}")
         silent = [i for i in score.items if i.silent]
         if silent:
             print(f"silent errors ({len(silent)}; by kind/value {dict(Counter((i.scan, i.kind) for i in silent))}):")
@@ -436,6 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--keep", type=Path, help="keep the simulated files and the truth (JSON) in this folder")
     ap.add_argument("--show", type=int, default=20, metavar="N", help="list the first N silent / wrong values")
+    ap.add_argument("--dump", type=Path, metavar="FILE",
+                    help="(papersim) write every silent, wrong or flagged value to FILE, one JSON line each")
     args = ap.parse_args(argv)
     return run_papersim(args) if args.sim == "papersim" else run_scansim(args)
 

@@ -161,3 +161,29 @@ def test_the_command_writes_its_output_and_says_what_failed(app, printed, tmp_pa
 
     res = runner.invoke(cli, ["parse", str(tmp_path / "nothing-here"), "-o", str(out)], obj=app)
     assert res.exit_code == 1 and "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("dither", [True, False])
+def test_a_1_bit_scan_pdf_stays_1_bit(tmp_path, dither):
+    """A black-and-white copier's PDF (1-bit image) is rendered without smoothing, so the
+    reader sees it as the 1-bit scan it is (dithered or thresholded), not as a grey one."""
+    from fanpin_forms.readback.images import scan_kind
+    from fanpin_forms.readback.inputs import iter_pages
+
+    from . import papersim
+
+    rng = np.random.default_rng(3)
+    grey = np.full((2339, 1654), 235, np.uint8)  # A4 at 200 dpi: light paper, a dark band, text-like strokes
+    grey[400:700, 200:1400] = 120
+    grey[1000:1020, 100:1500] = 20
+    img = Image.fromarray(np.clip(grey + rng.normal(0, 12, grey.shape), 0, 255).astype(np.uint8))
+    bw = img.convert("1") if dither else img.point(lambda v: 255 if v > 150 else 0).convert("1", dither=Image.Dither.NONE)
+    import zlib
+
+    shot = papersim.Scanned(zlib.compress(bw.tobytes()), bw.width, bw.height, 200, "DeviceGray", 1, "FlateDecode",
+                            papersim.ScanInfo("bw", 200))
+    pdf = papersim.write_image_pdf(tmp_path / "bw.pdf", [shot])
+    page = next(iter_pages(pdf))
+    arr = np.asarray(page.image.convert("L"))
+    assert float(((arr > 40) & (arr < 215)).mean()) == 0.0  # no grey a smoothing would make
+    assert scan_kind(arr) == ("dither" if dither else "binary")

@@ -200,12 +200,18 @@ def test_without_colour_an_unstamped_area_is_unstamped_and_ink_there_is_not_a_gu
 def test_a_signature_running_into_the_year_is_a_signature_and_the_date_is_right_or_flagged(app, annex3, tmp_path,
                                                                                           kind):
     label = find(annex3, "支部书记（签字）：")
-    nian, yue, ri = (char_after(annex3, label, ch) for ch in "年月日")
+    nian, yue, ri = (char_after(annex3, label, ch, below=40) for ch in "年月日")
     day = dt.date(2022, 9, 14)
+    # the template leaves every signer 35 mm (99 pt) of free line: the date shares the label's
+    # line only when it starts further right than that, else it has a line of its own
+    same_line = nian[1] < label[3]
+    assert not same_line or nian[0] - 27 - label[2] >= 99
+    end = nian[0] - 14 if same_line else label[2] + 3 + 99
 
     def draw(pen):
-        # the name starts after the colon and runs on to just before the year's last digits
-        scrawl(pen.draw, 200, label[2] + 3, nian[0] - 14, (label[1] + label[3]) / 2)
+        # the name starts after the colon and runs on to the end of its free line (into the
+        # year when the date shares the line)
+        scrawl(pen.draw, 200, label[2] + 3, end, (label[1] + label[3]) / 2)
         write(pen.draw, 200, nian[0] - 27, nian[1] - 2, str(day.year))
         write(pen.draw, 200, yue[0] - 13, yue[1] - 2, str(day.month))
         write(pen.draw, 200, ri[0] - 13, ri[1] - 2, str(day.day))

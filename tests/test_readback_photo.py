@@ -98,3 +98,36 @@ def test_corners_are_ordered_clockwise_from_top_left():
     pts = np.float32([(90, 10), (10, 12), (12, 95), (95, 90)])
     got = photo.order_corners(pts)
     assert got.tolist() == [[10, 12], [90, 10], [95, 90], [12, 95]]
+
+
+def test_photos_are_told_from_scans_by_their_margin():
+    """A photo shows the table round the sheet; a scan's margin is paper, even skewed and toned."""
+    for seed in (1, 2, 3):
+        image, _ = _photo(seed)
+        assert photo.looks_like_photo(image)
+    sheet = _sheet().rotate(1.5, fillcolor=(250, 250, 248))
+    toned = (np.asarray(sheet, dtype=np.float32) * 0.93).astype(np.uint8)
+    assert not photo.looks_like_photo(np.asarray(sheet)) and not photo.looks_like_photo(toned)
+
+
+def test_a_blurred_photo_given_to_the_reader_fails_with_the_reason(app):
+    from fanpin_forms.readback.inputs import Page
+    from fanpin_forms.readback.page import read_page
+
+    image, _ = _photo(1)
+    blurred = Image.fromarray(cv2.GaussianBlur(image, (0, 0), 9))
+    got = read_page(app.read_setup(), Page("IMG_0001.jpg", 1, blurred, 200.0, kind="image"))
+    assert got.status == "failed" and got.problem.code is Code.PHOTO_BLURRED
+    assert "模糊" in got.why and "Traceback" not in got.why
+
+
+def test_even_light_turns_a_shadow_into_paper():
+    sheet = np.asarray(_sheet(), dtype=np.float32)
+    h, w = sheet.shape[:2]
+    shade = np.linspace(1.0, 0.55, w, dtype=np.float32)[None, :, None]  # light falling off across the page
+    dark = (sheet * shade).astype(np.uint8)
+    even = photo.even_light(dark, DPI)
+    paper = np.asarray(_sheet())[..., 0] > 200
+    assert dark[..., 0][paper].min() < 150  # the shaded paper is as dark as ink would be …
+    assert np.percentile(even[..., 0][paper], 2) > 200  # … and comes out white
+    assert even[..., 0][~paper].mean() < 80  # the frame and bars stay ink

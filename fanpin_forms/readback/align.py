@@ -7,6 +7,8 @@
 2. ``cv2.findTransformECC`` (affine) on both pages scaled down to ~50 dpi refines it
    (paper stretch, a slightly tilted scan, a copier's scaling). If ECC fails or
    wanders off, the first estimate is kept and the alignment is marked as weak.
+3. A flattened phone photo is refined once more with a homography (the corners the sheet
+   was flattened by are seldom exact), so the matrix is then 3×3.
 
 The result maps blank pixels (the reference raster) to scan pixels; :func:`warp`
 resamples the scan into the blank's frame, so every region the geometry names can be
@@ -19,12 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .thresholds import ECC_DPI, LOW_ALIGNMENT, MAX_ECC_DRIFT_MM  # noqa: F401
+from .thresholds import ECC_DPI, LOW_ALIGNMENT, MAX_ECC_DRIFT_MM, PHOTO_ECC_DPI  # noqa: F401
 
 
 @dataclass
 class Alignment:
-    matrix: np.ndarray  # 2×3: reference px → scan px
+    matrix: np.ndarray  # 2×3 (3×3 for a photo): reference px → scan px
     score: float  # 0..1
     method: str  # "qr+ecc", "qr", "page+ecc", "page"
 
@@ -82,6 +84,33 @@ def refine(ref_gray: np.ndarray, scan_gray: np.ndarray, matrix: np.ndarray, dpi:
     return out, float(score)
 
 
+def refine_perspective(ref_gray: np.ndarray, scan_gray: np.ndarray, matrix: np.ndarray, dpi: float
+                       ) -> tuple[np.ndarray, float] | None:
+    """ECC with a homography at ~:data:`PHOTO_ECC_DPI` from an affine ``matrix``: what a phone
+    photo's flattening left of the perspective (a corner found a little off). None if it fails."""
+    import cv2
+
+    f = min(1.0, PHOTO_ECC_DPI / float(dpi))
+    ref_small = cv2.resize(ref_gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA).astype(np.float32)
+    scan_small = cv2.resize(scan_gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA).astype(np.float32)
+    m = np.vstack([matrix, [0.0, 0.0, 1.0]]) if matrix.shape == (2, 3) else matrix.copy()
+    s = np.diag([f, f, 1.0])
+    warp = (s @ m @ np.linalg.inv(s)).astype(np.float32)
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-5)
+    try:
+        score, warp = cv2.findTransformECC(ref_small, scan_small, warp, cv2.MOTION_HOMOGRAPHY, criteria, None, 3)
+    except cv2.error:
+        return None
+    out = np.linalg.inv(s) @ warp.astype(np.float64) @ s
+    h, w = ref_gray.shape
+    corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], dtype=np.float64)
+    a, b = corners @ out.T, corners @ m.T
+    drift = np.abs(a[:, :2] / a[:, 2:] - b[:, :2] / b[:, 2:]).max()
+    if not np.isfinite(out).all() or drift > MAX_ECC_DRIFT_MM * dpi / 25.4:
+        return None
+    return out, float(score)
+
+
 def correlation(ref_gray: np.ndarray, aligned_gray: np.ndarray, dpi: float) -> float:
     """How alike the blank and the aligned scan are (normalised cross-correlation at ~50 dpi)."""
     import cv2
@@ -95,12 +124,18 @@ def correlation(ref_gray: np.ndarray, aligned_gray: np.ndarray, dpi: float) -> f
     return float((a * b).sum() / den) if den > 0 else 0.0
 
 
-def align(ref_gray: np.ndarray, scan_gray: np.ndarray, dpi: float, initial: np.ndarray | None) -> Alignment:
-    """QR (or page) estimate, refined by ECC when it can be."""
+def align(ref_gray: np.ndarray, scan_gray: np.ndarray, dpi: float, initial: np.ndarray | None, *,
+          perspective: bool = False) -> Alignment:
+    """QR (or page) estimate, refined by ECC when it can be; ``perspective`` (a flattened phone
+    photo): then refined again with a homography."""
     method = "qr"
     if initial is None:
         initial, method = from_page(ref_gray.shape, scan_gray.shape), "page"
     refined = refine(ref_gray, scan_gray, initial, dpi)
+    if refined is not None and perspective:
+        better = refine_perspective(ref_gray, scan_gray, refined[0], dpi)
+        if better is not None:
+            return Alignment(better[0], better[1], method + "+ecc+homography")
     if refined is not None:
         return Alignment(refined[0], refined[1], method + "+ecc")
     aligned = warp(scan_gray, initial, ref_gray.shape)
@@ -113,6 +148,9 @@ def warp(scan: np.ndarray, matrix: np.ndarray, ref_shape: tuple[int, int]) -> np
 
     h, w = ref_shape[:2]
     border = (255, 255, 255) if scan.ndim == 3 else 255
+    if matrix.shape == (3, 3):
+        return cv2.warpPerspective(scan, matrix, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                   borderMode=cv2.BORDER_CONSTANT, borderValue=border)
     return cv2.warpAffine(scan, matrix, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=border)
 

@@ -288,12 +288,17 @@ def _pdf_page(path: Path, source: str, number: int) -> Page | FileFailure:
         else:
             small.append(obj)
     dpi = float(DEFAULT_DPI)
+    one_bit = False  # a 1-bit scan is rendered without smoothing: it stays 1-bit (see images.scan_kind)
     if big is not None:
         try:
             px_w, _ = big[0].get_px_size()
             native = px_w / (big[2] / 72.0) if big[2] > 0 else DEFAULT_DPI
             dpi = float(min(MAX_DPI, max(MIN_DPI, round(native))))
         except Exception:  # noqa: BLE001
+            pass
+        try:
+            one_bit = big[0].get_metadata().bits_per_pixel == 1
+        except Exception:  # noqa: BLE001 - no metadata: rendered as any scan
             pass
     fit = _fitting_dpi(width, height)
     if fit < limits.PAGE_MIN_DPI:
@@ -304,7 +309,7 @@ def _pdf_page(path: Path, source: str, number: int) -> Page | FileFailure:
     has_pictures = bool(small) if kind == "text" else False
 
     def render() -> Image.Image:
-        return page.render(scale=dpi / 72.0).to_pil().convert("RGB")
+        return page.render(scale=dpi / 72.0, no_smoothimage=one_bit).to_pil().convert("RGB")
 
     def text() -> str:
         return textpage.get_text_range()

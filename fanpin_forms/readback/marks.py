@@ -336,6 +336,8 @@ def sign(ink: PageInk, area: Box, marks: tuple[str, ...], exclude=(), shift=(0, 
         present, conf = True, max(yes)
     else:
         present, conf = False, min(c for _, c in wanted)
+    if "按手印" in marks and thumb_state[1] < REVIEW_BELOW:  # signed, but a thumbprint unsure: not a guess
+        conf = min(conf, thumb_state[1])
     return Sign(bool(present), bool(seal), bool(thumb), round(conf, 3), round(ink_mm2, 2), round(red_mm2, 2), note,
                 overflow)
 

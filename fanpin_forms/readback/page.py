@@ -10,19 +10,21 @@ never stops a run (and never shows a traceback).
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 
 from ..errors import Code, FanpinError, Problem
 from .identify import (Identity, cross_check, identify_by_ocr, identify_by_text, is_empty, printed_ident_by_ocr,
                        printed_ident_in_text, read_qr, read_qr_pictures, upright)
 from ..pagemark import qr_modules
 from .images import png
+from .photo import PhotoFailure, flatten, looks_like_photo
 from .inputs import Page
 from .reference import header_layout, reference_for
 from .results import PageReading, PageResult, ReviewItem, ReviewKind
 from .scanpage import read_scan
 from .setup import ReadSetup
 from .textlayer import read_text_page
-from .thresholds import (ID_LEGACY_CONFIDENCE, ID_OCR_CONFIDENCE, ID_TEXT_CONFIDENCE, ID_TITLE_CONFIDENCE,
+from .thresholds import (PHOTO_MARGIN, ID_LEGACY_CONFIDENCE, ID_OCR_CONFIDENCE, ID_TEXT_CONFIDENCE, ID_TITLE_CONFIDENCE,
                          ID_UNVERIFIED_CONFIDENCE)
 
 
@@ -59,7 +61,7 @@ def _read(setup: ReadSetup, page: Page, crops: bool, base: PageResult) -> PageRe
     forms_titles = setup.form_titles()
     text_page = page.kind == "text" and page.meta.get("pictures", 0) <= 1
     identity: Identity | None = None
-    img = None
+    img, unflattened = None, None
     if text_page:
         text = page.text()
         payload = read_qr_pictures(page.embedded_images())
@@ -69,6 +71,15 @@ def _read(setup: ReadSetup, page: Page, crops: bool, base: PageResult) -> PageRe
             identity = identify_by_text(text.splitlines(), forms_titles)
     else:
         img = page.image
+        dpi, is_photo = page.dpi, False
+        if page.kind == "image" and not page.text_layer and looks_like_photo(np.asarray(img)):
+            flat = flatten(np.asarray(img), margin=PHOTO_MARGIN)
+            if isinstance(flat, PhotoFailure) and flat.reason in ("blur", "too_large"):
+                raise FanpinError(flat.problem)
+            if isinstance(flat, PhotoFailure):  # no sheet in it: a form of ours (its QR code says) fails
+                unflattened = flat.problem
+            else:
+                img, dpi, is_photo = Image.fromarray(flat.image), flat.dpi, True
         payload, rotation, corners, _ = read_qr(img)
         if payload is not None:
             identity = Identity(payload, "qr", rotation, payload.form_id, corners)
@@ -80,6 +91,8 @@ def _read(setup: ReadSetup, page: Page, crops: bool, base: PageResult) -> PageRe
             identity = identify_by_ocr(img, forms_titles)
     if identity is None:
         return _foreign(base, "没有找到本系统的二维码、表单编号或表单标题")
+    if unflattened is not None:
+        raise FanpinError(unflattened)
 
     form = _known_form(setup, identity.form_id, identity.payload.version if identity.payload else None)
     if text_page:
@@ -101,8 +114,8 @@ def _read(setup: ReadSetup, page: Page, crops: bool, base: PageResult) -> PageRe
             parsed = ref.header.parse(page.text())
             if parsed and all(v for v, _ in parsed.values()):
                 text_fields = parsed
-        reading = read_scan(ref, identity, np.asarray(up), page.dpi, page_no=base.page_no, crops=crops,
-                            text_fields=text_fields)
+        reading = read_scan(ref, identity, np.asarray(up), dpi, page_no=base.page_no, crops=crops,
+                            text_fields=text_fields, photo=is_photo)
     _note_identity(identity, reading, page, img, crops)
     base.status = "flagged" if (not identity.trusted or reading.flagged) else "recognised"
     base.why, base.reading, base.scan, base.trusted = identity.note or reading.flagged, reading, not text_page, \

@@ -6,8 +6,9 @@ four-cornered region in the picture) and warped to A4 at a fixed resolution (Ope
 perspective transform). :func:`flatten` does that and says why when it cannot: the photo is
 too small or too large, too blurred to read ticks and signatures, or has no whole page in it.
 
-Not wired into the reader yet: the caller decides what to do with a :class:`PhotoFailure`
-(its ``problem`` is a catalogue message for the user).
+:mod:`.page` asks :func:`looks_like_photo` of every picture that is no PDF page (a photo
+has no flat white margin: the table shows round the sheet), flattens those, and reports a
+:class:`PhotoFailure` as the page's problem (a catalogue message for the user, with the reason).
 """
 
 from __future__ import annotations
@@ -131,6 +132,50 @@ def _quad(paper: np.ndarray, shape: tuple[int, int]) -> np.ndarray | None:
     return quad
 
 
+#: a scan's outer frame is paper: at least this share of it is light and hardly coloured
+SCAN_BORDER_PAPER = 0.85
+
+
+def looks_like_photo(image: np.ndarray) -> bool:
+    """A phone photo rather than a scan: the outer frame of the picture (3 % of each side) is
+    not paper (light, hardly coloured, relative to the picture's own light) — a table, a
+    floor, a shadow shows round the sheet."""
+    import cv2
+
+    a = np.asarray(image)
+    step = max(1, max(a.shape[:2]) // 800)
+    a = _rgb(a[::step, ::step])
+    h, w = a.shape[:2]
+    f = 400 / max(h, w)
+    small = cv2.resize(a, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
+    hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
+    v, sat = hsv[..., 2].astype(np.float32), hsv[..., 1]
+    paper = (v > 0.8 * float(np.percentile(v, 95))) & (sat < 60)
+    sh, sw = paper.shape
+    b = max(2, int(0.03 * min(sh, sw)))
+    frame = np.concatenate([paper[:b].ravel(), paper[-b:].ravel(), paper[:, :b].ravel(), paper[:, -b:].ravel()])
+    return float(frame.mean()) < SCAN_BORDER_PAPER
+
+
+#: the paper's light is estimated over squares this big (mm): bigger than any stroke or seal ring's width
+LIGHT_WINDOW_MM = 6.0
+
+
+def even_light(page: np.ndarray, dpi: int) -> np.ndarray:
+    """The sheet with the light made even: each channel divided by the paper's own brightness
+    round each point (the brightest pixels nearby, smoothed), so a shadow or a gradient of the
+    light is paper, not ink, and the paper comes out white."""
+    import cv2
+
+    k = max(3, int(LIGHT_WINDOW_MM * dpi / 25.4)) | 1
+    small = cv2.resize(page, (page.shape[1] // 4, page.shape[0] // 4), interpolation=cv2.INTER_AREA)
+    paper = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (k // 4 | 1, k // 4 | 1)))
+    paper = cv2.GaussianBlur(paper, (0, 0), k / 4)
+    paper = cv2.resize(paper, (page.shape[1], page.shape[0]), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    out = page.astype(np.float32) * (245.0 / np.maximum(paper, 1.0))
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
 def sharpness(grey: np.ndarray) -> float:
     """How steep the page's sharpest edges are: the 99.5th percentile of the Laplacian's size
     (printed lines and text give steep edges on any sheet, however little is written on it)."""
@@ -139,8 +184,10 @@ def sharpness(grey: np.ndarray) -> float:
     return float(np.percentile(np.abs(cv2.Laplacian(grey, cv2.CV_32F)), 99.5))
 
 
-def flatten(image: np.ndarray, *, dpi: int = 200) -> Flattened | PhotoFailure:
-    """Find the sheet in a phone photo (an RGB, RGBA or grey array) and warp it to A4 at ``dpi``."""
+def flatten(image: np.ndarray, *, dpi: int = 200, margin: float = 0.0) -> Flattened | PhotoFailure:
+    """Find the sheet in a phone photo (an RGB, RGBA or grey array) and warp it to A4 at ``dpi``;
+    ``margin`` (share of each side): keep that much more round it, so a corner found a little
+    inside the sheet cuts nothing off (the reader's alignment then finds the page in it)."""
     import cv2
 
     a = _rgb(image)
@@ -157,12 +204,15 @@ def flatten(image: np.ndarray, *, dpi: int = 200) -> Flattened | PhotoFailure:
     if top > left:  # photographed sideways: the sheet's long side runs across
         corners = np.roll(corners, -1, axis=0)
     W, H = (round(mm / 25.4 * dpi) for mm in A4_MM)
-    m = cv2.getPerspectiveTransform(corners, np.float32([(0, 0), (W - 1, 0), (W - 1, H - 1), (0, H - 1)]))
-    page = cv2.warpPerspective(a, m, (W, H), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+    mx, my = round(W * margin), round(H * margin)
+    m = cv2.getPerspectiveTransform(corners, np.float32([(mx, my), (mx + W - 1, my), (mx + W - 1, my + H - 1),
+                                                         (mx, my + H - 1)]))
+    page = even_light(cv2.warpPerspective(a, m, (W + 2 * mx, H + 2 * my), flags=cv2.INTER_AREA,
+                                          borderMode=cv2.BORDER_REPLICATE), dpi)
     sharp = sharpness(cv2.cvtColor(page, cv2.COLOR_RGB2GRAY))
     if sharp < MIN_SHARPNESS:
         return _fail("blur", Code.PHOTO_BLURRED, sharpness=round(sharp), need=round(MIN_SHARPNESS))
     return Flattened(page, corners, dpi, sharp)
 
 
-__all__ = ["Flattened", "PhotoFailure", "find_page", "flatten", "order_corners", "sharpness"]
+__all__ = ["Flattened", "PhotoFailure", "even_light", "find_page", "flatten", "looks_like_photo", "order_corners", "sharpness"]

@@ -42,10 +42,12 @@ def working_dpi(dpi: float) -> int:
 
 
 def read_scan(ref: Reference, identity: Identity, upright_rgb: np.ndarray, nominal_dpi: float, *,
-              page_no: int = 1, crops: bool = False, text_fields: dict | None = None) -> PageReading:
+              page_no: int = 1, crops: bool = False, text_fields: dict | None = None,
+              photo: bool = False) -> PageReading:
     """Everything people wrote on one upright page of ``ref.form``.
 
-    ``text_fields``: header values already read from a text layer (no OCR then)."""
+    ``text_fields``: header values already read from a text layer (no OCR then); ``photo``:
+    the page is a flattened phone photo (aligned with a homography)."""
     geo = ref.geometry(page_no)
     gray = to_gray(upright_rgb)
     modules = _modules(identity)
@@ -54,7 +56,7 @@ def read_scan(ref: Reference, identity: Identity, upright_rgb: np.ndarray, nomin
     if initial is not None:
         ref_pts = qr_symbol_corners(raster.px(geo.qr), modules)
         initial = from_points(ref_pts, np.asarray(identity.qr_corners, np.float32))
-    alignment = align(raster.gray, gray, raster.dpi, initial)
+    alignment = align(raster.gray, gray, raster.dpi, initial, perspective=photo)
     aligned = warp(upright_rgb, alignment.matrix, raster.gray.shape)
     ink = marks.page_ink(aligned, raster.ink, raster.dpi, kind=scan_kind(gray))
     shifts = Shifts(ink, raster)

@@ -60,8 +60,11 @@ SCAN_AREA = 0.5
 REF_DARK = 175
 #: working resolutions: the blank is rendered at the scan's own, rounded to this step, within these bounds (dpi)
 DPI_STEP, DPI_MIN, DPI_MAX = 25, 100, 300
-#: resolution the ECC registration works at (dpi)
-ECC_DPI = 50
+#: a phone photo's sheet is flattened with this much room round it (share of each side): corners
+#: found a little inside the sheet then cut nothing off
+PHOTO_MARGIN = 0.04
+#: resolution the ECC registration works at, and its homography pass on a flattened phone photo (dpi)
+ECC_DPI, PHOTO_ECC_DPI = 50, 75
 #: an ECC result further than this from the QR estimate is not trusted (mm)
 MAX_ECC_DRIFT_MM = 8.0
 #: correlation of blank and scan below which the alignment is flagged (0–1)
@@ -93,7 +96,7 @@ SEAL_RADIUS = 60.0
 TICK_EMPTY, TICK_TICKED = 0.035, 0.09
 #: …and of the interior and the outside ring's paper (the printed numerals left out), above which
 #: heavy ink is a scribble, not a fill (fractions)
-TICK_SCRIBBLE_INSIDE, TICK_SCRIBBLE_RING = 0.45, 0.12
+TICK_SCRIBBLE_INSIDE, TICK_SCRIBBLE_RING = 0.45, 0.03
 #: share of the columns beside a box (left and right strips) holding ink for a box to count as
 #: struck out (fraction of the strip)
 TICK_STRIKE_SIDE = 0.5
@@ -136,8 +139,9 @@ RING_FOUND, RING_NONE = 0.8, 0.55
 #: how much sparser the band just outside the ring must be than the ring (fraction of the angles)
 RING_CONTRAST = 0.35
 #: thumbprints on a scan without colour: the densest 8 mm square of new ink in the area; a
-#: thumbprint's ridges fill ~40 % of it, a signature's strokes under 20 % (fractions)
-THUMB_WINDOW_MM, THUMB_DENSE, THUMB_SPARSE = 8.0, 0.32, 0.2
+#: thumbprint's ridges fill ~60 % of it, a signature's strokes (bold, written large) up to ~45 %;
+#: between the two the thumbprint goes to review (fractions)
+THUMB_WINDOW_MM, THUMB_DENSE, THUMB_SPARSE = 8.0, 0.55, 0.3
 #: a scan is 1-bit when less than this share of its pixels are mid-grey (fraction); it is
 #: dithered when more than this share of its black pixels stand alone (fraction)
 BINARY_MID_SHARE, DITHER_ALONE = 0.03, 0.08

@@ -8,6 +8,7 @@ in the middle of a slot."""
 from __future__ import annotations
 
 import io
+import math
 
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
@@ -27,7 +28,7 @@ from .ooxml import add_run, fixed_table, paragraph_format, tag
 from .style import (
     BODY, BODY_LINE_PT, CAPTION_FONT, CAPTION_PT, COMPACT_STAGES, DATE_LINE, DATE_SPACE_PT, IDENT_PT, NOTE,
     NOTE_LINE_PT, NOTE_PT, PROSE_LINE_PT, QR_CM, QR_TOP_CM, SIGN_SPACE_PT, STAGE_TITLE_CHARS, STAGE_TITLE_CM,
-    TITLE_FONT, TITLE_PT, YEAR_ROOM_CHARS, Style,
+    SIGN_ROOM_MM, TITLE_FONT, TITLE_PT, YEAR_ROOM_CHARS, Style,
 )
 
 # --- printed text with slots ------------------------------------------------------
@@ -212,15 +213,19 @@ def add_stage_content(cell_or_doc, form: FormSpec, stage: Stage, *, width_cm: fl
             paragraph_format(par, align=WD_ALIGN_PARAGRAPH.RIGHT, right_chars=2, before=14, line=line)
             add_run(par, DATE_LINE, BODY)
         return
+    # a signature needs SIGN_ROOM_MM of free line: the date shares the signer's line only if the
+    # signature and a handwritten year both fit before 年, else it gets its own line
+    sign_room = math.ceil(SIGN_ROOM_MM / (BODY_PT * 25.4 / 72))
     same_line = (compact and stage.date and len(stage.signers) == 1 and "盖章" not in stage.signers[0].marks
-                 and capacity - 2 - _printed_width(form, stage.signers[0].printed) - len(DATE_LINE) >= YEAR_ROOM_CHARS)
+                 and capacity - 2 - _printed_width(form, stage.signers[0].printed) - len(DATE_LINE)
+                 >= YEAR_ROOM_CHARS + sign_room)
     base_indent = max(0.0, min(11.0, capacity - 22))
     for signer in stage.signers:
         par = new_paragraph()
         stamp = "盖章" in signer.marks
         width = _printed_width(form, signer.printed)
         indent = 2.0 if same_line else base_indent + (2 if stamp else 0)
-        indent = max(0.0, min(indent, capacity - width - 1))
+        indent = max(0.0, min(indent, capacity - width - sign_room))
         paragraph_format(par, left_chars=indent, before=SIGN_SPACE_PT + (8 if stamp else 0),
                          after=3 if same_line or not stage.date else 0, line=line)
         add_printed(par, form, signer.printed, BODY)
