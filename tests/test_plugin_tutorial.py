@@ -66,6 +66,6 @@ def test_the_installed_tutorial_plugin_is_a_county_of_fanpin(installed, tmp_path
     assert "shifan" in listed.stdout and "register_notices" in listed.stdout
     forms = run_fanpin(site, "forms", "--county", "shifan", cwd=tmp_path, env=env)
     assert forms.returncode == 0, forms.stderr
-    assert "2022.1+sf1" in forms.stdout
+    assert "2022.2+sf1" in forms.stdout
     none = run_fanpin(site, "forms", cwd=tmp_path, env=env)
     assert none.returncode != 0 and "shifan" in none.stderr and "yueyang" in none.stderr

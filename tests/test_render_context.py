@@ -27,8 +27,8 @@ def test_blank_form_context(app):
     assert ctx["f_id_number"].strip("\u3000") == ""
     assert all(v == BOX_EMPTY for k, v in ctx.items() if k.startswith("x_"))
     assert ctx["v_policy__baseline"] == "6900"  # county values are printed on blank forms too
-    assert ctx["ident_text"] == "annex2 · 2022.1 · 第1/1页 · S:annex2-20220601-1"
-    assert ctx["qr_payload"].startswith("FPF2|annex2|2022.1|S:annex2-20220601-1|1/1|")
+    assert ctx["ident_text"] == "annex2 · 2022.2 · 第1/1页 · S:annex2-20220601-1"
+    assert ctx["qr_payload"].startswith("FPF2|annex2|2022.2|S:annex2-20220601-1|1/1|")
     annex3 = ctx_of(app, "annex3", None, "S:x")
     assert annex3["f_county__short_name"].strip("\u3000\u2002") == "岳阳"
 

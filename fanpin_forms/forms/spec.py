@@ -56,7 +56,7 @@ class FormExtension:
     notes: tuple[Any, ...] = ()
     source: str = ""
     plugin: str = ""
-    #: the extension's own layout version, appended to the base form's (``2022.1+pj1``)
+    #: the extension's own layout version, appended to the base form's (``2022.2+pj1``)
     version: str = ""
     place: str = "header"
     pos: tuple[int, int] = (1, 1)

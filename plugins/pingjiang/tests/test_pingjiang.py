@@ -43,7 +43,7 @@ def test_every_value_has_a_source_or_says_not_confirmed(app):
 
 
 def test_forms_of_the_county(app):
-    assert app.form("annex2").version == "2022.1+pj1" and app.form("annex2").field("helper").label == "帮扶责任人"
+    assert app.form("annex2").version == "2022.2+pj1" and app.form("annex2").field("helper").label == "帮扶责任人"
     annex3 = app.form("annex3")
     signers = [s.role for s in annex3.stage("home_visit").signers]
     assert len(signers) >= 2 and all("核查组" in r for r in signers)
@@ -149,7 +149,7 @@ def test_annex2_with_helper_prints_and_reads_back(app, tmp_path):
     assert "帮扶责任人" in pdfplumber.open(str(pdf)).pages[0].extract_text()
     result = read_back(app, render_png(pdf, tmp_path / "png"))
     assert sorted(r.case_id for r in result.read) == sorted(h["户编号"] for h in rows)
-    assert all(r.form_version == "2022.1+pj1" for r in result.read)
+    assert all(r.form_version == "2022.2+pj1" for r in result.read)
 
 
 def test_printed_rows_read_back_on_a_grey_jpeg_scan_at_150_dpi(app, tmp_path):
