@@ -287,3 +287,20 @@ def test_ocr_losing_letters_is_not_a_mismatch_but_another_digit_is():
     other = cross_check(qr, ("C", "YY-RJW-003", 1, 1))
     assert not other.trusted and "不一致" in other.note and other.payload.value == "YY-RJW-002"
     assert cross_check(qr, ("C", "yY-RJW-0O2", 1, 1)).trusted  # case and O/0 are OCR's, not the forger's
+
+
+def test_a_file_name_that_is_not_utf8_is_read_and_written_safely(app, filled, tmp_path, runner, key_a):
+    """A scan copied from an old USB stick can carry a GBK file name that is not UTF-8 on Linux:
+    the records and the review page are still written (valid UTF-8, the name escaped), no traceback."""
+    odd = Path(os.fsdecode(os.fsencode(tmp_path) + b"/scan-\xb1\xed.pdf"))  # 扫描 in GBK would be like this
+    odd.write_bytes(filled["HQ-001"].read_bytes())
+    out = tmp_path / "records.jsonl"
+    res = runner.invoke(cli, ["parse", str(odd), "-o", str(out), "-j", "1", "--review", str(tmp_path / "复核")],
+                        env={"FANPIN_FORMS_SECRET_FILE": str(key_a)})
+    assert res.exit_code == 0, res.output
+    assert "Traceback" not in res.output and res.exception is None
+    import json
+
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert records and records[0]["source"]["file"] == str(odd)
+    (tmp_path / "复核" / "review.html").read_text(encoding="utf-8")

@@ -98,7 +98,7 @@ def write_records(path: Path, records: Iterable[dict | ReadRecord]) -> None:
     body = "".join(json.dumps(record_to_dict(r) if isinstance(r, ReadRecord) else r, ensure_ascii=False) + "\n"
                    for r in records)
     ensure_dir(Path(path).parent, error=ReadBackError)
-    write_atomic(Path(path), body.encode("utf-8"), error=ReadBackError)
+    write_atomic(Path(path), body.encode("utf-8", "backslashreplace"), error=ReadBackError)
 
 
 __all__ = ["read_records", "record_from_dict", "record_to_dict", "write_records"]

@@ -133,7 +133,7 @@ def write_review(setup: ReadSetup, records: list[dict], review_dir: Path) -> Pat
     items = review_items(setup, records, review_dir)
     html = _ENV.get_template(_PAGE).render(items=items, total=len(items))
     path = review_dir / "review.html"
-    write_atomic(path, html.encode("utf-8"), error=ReadBackError)
+    write_atomic(path, html.encode("utf-8", "backslashreplace"), error=ReadBackError)
     return path
 
 
