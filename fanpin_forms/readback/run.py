@@ -188,7 +188,10 @@ def parse_inputs(setup: ReadSetup, paths: Sequence[Path], *, data: Path | None =
     if on_start:
         on_start(len(jobs))
     n_workers = (os.cpu_count() or 1) if workers is None else max(1, int(workers))
-    results = _run(setup, jobs, n_workers, review_dir is not None, progress)
+    try:
+        results = _run(setup, jobs, n_workers, review_dir is not None, progress)
+    finally:
+        close_all()  # the in-process path keeps documents open between pages, not after the run
     merged = [results[item] if isinstance(item, int) else PageResult.failed(item.source, item.page, item.problem)
               for item in order]
     result = assemble(setup, merged, data=data, sheet=sheet, review_dir=review_dir)
