@@ -46,6 +46,10 @@ def _key(monkeypatch, key_a):
     monkeypatch.setenv("FANPIN_FORMS_SECRET_FILE", str(key_a))
 
 
+#: annex 2's version in form_specs/annex2.yaml (the QR codes below must name the printed layout)
+V2 = "2022.2"
+
+
 def _rows() -> list[dict]:
     return [household(**{"户编号": case, "户主姓名": name, "身份证号码": make_id(seq=f"{i + 31:03d}"),
                          "联系电话": f"1390730{4321 + i:04d}"})
@@ -63,6 +67,7 @@ def filled(app, tmp_path_factory, key_a) -> dict[str, Path]:
     result = CliRunner().invoke(cli, ["fill", "annex2", "--data", str(data), "-o", str(work / "out"), "--pdf",
                                       "--name", "{case_id}", "--year", "2022", "-j", "1"], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
+    assert app.form("annex2").version == V2
     pdfs = {case: work / "out" / f"{case}.pdf" for case in CASES}
     assert all(p.is_file() for p in pdfs.values()), sorted(os.listdir(work / "out"))
     return pdfs
@@ -147,12 +152,12 @@ def _legacy(body: str) -> str:
 
 def _random_mac_payload(case: str) -> str:
     mac = base64.b32encode(secrets.token_bytes(5)).decode()
-    return f"FPF2|annex2|2022.1|C:{case}|1/1|{mac}"
+    return f"FPF2|annex2|{V2}|C:{case}|1/1|{mac}"
 
 
 @pytest.mark.parametrize("forge", ["sha1", "random-mac"])
 def test_forged_qr_for_another_household_is_not_filed_under_it(app, filled, tmp_path, forge):
-    payload = (_legacy("FPF1|annex2|2022.1|C:HQ-002|1/1") if forge == "sha1"
+    payload = (_legacy(f"FPF1|annex2|{V2}|C:HQ-002|1/1") if forge == "sha1"
                else _random_mac_payload("HQ-002"))
     scan = _scan_with_qr(app, filled["HQ-001"], payload, tmp_path / "forged.png")
     result = parse(app, scan)
@@ -166,7 +171,7 @@ def test_forged_qr_for_another_household_is_not_filed_under_it(app, filled, tmp_
 
 
 def test_genuine_qr_on_another_households_form_goes_to_review(app, filled, tmp_path):
-    scan = _scan_with_qr(app, filled["HQ-001"], encode_payload("annex2", "2022.1", "C:HQ-002"),
+    scan = _scan_with_qr(app, filled["HQ-001"], encode_payload("annex2", V2, "C:HQ-002"),
                          tmp_path / "swapped.png")
     result = parse(app, scan)
     [rec] = result.records
@@ -177,7 +182,7 @@ def test_genuine_qr_on_another_households_form_goes_to_review(app, filled, tmp_p
 
 
 def test_genuine_scan_is_trusted_without_review(app, filled, tmp_path):
-    scan = _scan_with_qr(app, filled["HQ-001"], encode_payload("annex2", "2022.1", "C:HQ-001"),
+    scan = _scan_with_qr(app, filled["HQ-001"], encode_payload("annex2", V2, "C:HQ-001"),
                          tmp_path / "genuine.png")
     result = parse(app, scan)
     [rec] = result.records
@@ -186,7 +191,7 @@ def test_genuine_scan_is_trusted_without_review(app, filled, tmp_path):
 
 
 def test_old_fpf1_code_is_read_as_unauthenticated(app, filled, tmp_path):
-    scan = _scan_with_qr(app, filled["HQ-001"], _legacy("FPF1|annex2|2022.1|C:HQ-001|1/1"), tmp_path / "old.png")
+    scan = _scan_with_qr(app, filled["HQ-001"], _legacy(f"FPF1|annex2|{V2}|C:HQ-001|1/1"), tmp_path / "old.png")
     result = parse(app, scan)
     [rec] = result.records
     assert rec["case_id"] == "HQ-001"

@@ -29,7 +29,7 @@ STAGE_TITLE_CM = 3.0
 STAGE_TITLE_CHARS = 6  # characters per line in the stage-title column
 COMPACT_STAGES = 5  # from this many stages on, a single signer and the date share a line (annex 3)
 YEAR_ROOM_CHARS = 5  # empty room needed before 年 for a handwritten year when they share a line
-SIGN_ROOM_MM = 35.0  # free line every signer gets after the label for a signature (issue 12)
+SIGN_ROOM_MM = 35.0  # free line every signer gets after the label for a signature
 
 
 @dataclass(frozen=True)
