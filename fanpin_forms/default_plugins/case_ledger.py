@@ -26,7 +26,8 @@ DATE_FIELDS = (
 )
 
 
-@rule("公示期起止", quote="公示期的结束日期不能早于开始日期（台账数据核对）")
+@rule("公示期起止", quote="公示期的结束日期不能早于开始日期（台账数据核对）",
+      reads=tuple(k for period in PERIODS for k in period))
 def period_ends_after_start(case, county, as_of):
     """A publicity period ends on or after the day it starts (identification and elimination)."""
     for start_key, end_key in PERIODS:
@@ -35,7 +36,7 @@ def period_ends_after_start(case, county, as_of):
             yield error(f"{case.label(end_key)} {fmt_date(end)} 早于{case.label(start_key)} {fmt_date(start)}")
 
 
-@rule("日期晚于今天", quote="台账中的日期不能晚于今天（台账数据核对）")
+@rule("日期晚于今天", quote="台账中的日期不能晚于今天（台账数据核对）", reads=DATE_FIELDS)
 def dates_not_in_future(case, county, as_of):
     """No date of the case lies after today (a typo such as 2202 for 2022, or a planned step)."""
     today = dt.date.today()

@@ -50,6 +50,12 @@ ELIMINATION_STEPS = (
 )
 #: (start, end) pairs whose order the built-in rule period_ends_after_start reports
 _PERIODS = {("publicity_start", "publicity_end"), ("elim_publicity_start", "elim_publicity_end")}
+#: the columns steps_in_order reads through _out_of_order (declared for the load-time column check)
+_STEP_KEYS = tuple(dict.fromkeys(k for steps in (IDENTIFICATION_STEPS, ELIMINATION_STEPS) for step in steps
+                                 for k in step))
+#: the columns steps_recorded reads in its loops
+_RECORDED_KEYS = ("home_visit_date", "review_date", "publicity_start", "publicity_end", "township_review_date",
+                  "county_approval_date", "elim_publicity_start", "elim_publicity_end")
 
 
 def _money(value: Decimal) -> str:
@@ -72,6 +78,7 @@ def _discovered(case) -> tuple[str, dt.date] | None:
 
 
 @rule("识别认定时限", source="identify_within_days",
+      reads=("risk_found_date", "apply_date"),
       quote="二：“从发现风险线索之日起，到完成监测对象识别认定，一般不超过15天”；"
             "二、4：“监测对象识别和风险消除以县级批准时间为准。”")
 def identified_within_limit(case, county, as_of):
@@ -119,6 +126,7 @@ def _publicity(case, start_key: str, end_key: str, minimum: int, what: str):
 
 
 @rule("村级公示时间（识别）", source="publicity_days",
+      reads=("publicity_start", "publicity_end"),
       quote="二、1：“监测对象识别和风险消除时，村（居）公示时间均由7天调整为5天。”")
 def identification_publicity_long_enough(case, county, as_of):
     """识别时村（居）公示不少于5天，首尾两天都算：6月1日至6月5日为5天，6月1日至6月4日不足。
@@ -129,6 +137,7 @@ def identification_publicity_long_enough(case, county, as_of):
 
 
 @rule("村级公示时间（风险消除）", source="elimination_publicity_days",
+      reads=("elim_publicity_start", "elim_publicity_end"),
       quote="二、1：“监测对象识别和风险消除时，村（居）公示时间均由7天调整为5天。”")
 def elimination_publicity_long_enough(case, county, as_of):
     """风险消除时村（居）公示不少于5天，首尾两天都算。
@@ -188,6 +197,7 @@ def _out_of_order(case, steps):
 
 
 @rule("程序顺序",
+      reads=_STEP_KEYS,
       quote="附件2：入户核实 → 村（居）评议公示 → 乡镇（街道）审核 → 县级审定；"
             "二、4：“县级审核批准后，通过政府官网向社会公告，监测对象识别和风险消除以县级批准时间为准。”")
 def steps_in_order(case, county, as_of):
@@ -208,6 +218,7 @@ def steps_in_order(case, county, as_of):
 
 
 @rule("程序环节齐全",
+      reads=_RECORDED_KEYS,
       quote="二、4：“增加县级公告环节。监测对象识别和风险消除时，县级审核批准后，通过政府官网向社会公告”；"
             "四：“对入户核实、村（居）民主评议公示、乡镇（街道）审核等资料进行整理归档。”")
 def steps_recorded(case, county, as_of):
@@ -297,6 +308,7 @@ def system_entry_within_limit(case, county, as_of):
 
 
 @rule("风险消除收入标准", source="baselines",
+      reads=ELIMINATION_KEYS,
       quote="二、6：“年人均纯收入低于当年防返贫监测收入基准线的监测对象，原则上当年不得标注风险消除。”")
 def elimination_income_not_below_baseline(case, county, as_of):
     """拟风险消除的户，年人均纯收入不得低于当年收入基准线（等于基准线的可以消除）。
