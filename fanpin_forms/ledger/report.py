@@ -55,11 +55,15 @@ class Counts:
     households: int = 0
 
     def add(self, other: Counts) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        for name in _COUNT_NAMES:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def row(self) -> list[int]:
         return [self.households, *(getattr(self, key) for key, _ in COLUMNS)]
+
+
+#: the names of :class:`Counts`' fields, worked out once (``dataclasses.fields`` per case was slow)
+_COUNT_NAMES = tuple(f.name for f in fields(Counts))
 
 
 @dataclass

@@ -50,6 +50,9 @@ DATE_KEYS = ("risk_found_date", "apply_date", "home_visit_date", "review_date", 
 #: the other values the report groups by
 GROUP_KEYS = ("monitor_type", "risk_types")
 BATCH = 2000
+#: at most this many decoded values are remembered (memory stays flat with free-text fields)
+MEMO = 20_000
+_MISSING = object()
 #: forms printed this many days ago and not returned are listed (``--unreturned-days``)
 UNRETURNED_DAYS = 15
 
@@ -138,6 +141,7 @@ def iter_states(setup: LedgerSetup, ledger: Ledger, as_of: dt.date, *, township:
     ``keys``: the fields to read (None: every field)."""
     types = {f.key: f.type for f in setup.form.fields}
     county = setup.county
+    memo: dict[tuple[str, str], Any] = {}  # stored text -> typed value: dates repeat across cases
     with ledger.read() as s:
         q = select(Household.id, Household.household_no, Household.head_name, Household.id_number,
                    Household.township, Household.village).order_by(Household.id)
@@ -161,8 +165,19 @@ def iter_states(setup: LedgerSetup, ledger: Ledger, as_of: dt.date, *, township:
             if keys is not None:
                 vq = vq.where(FieldValue.field.in_(list(keys)))
             for cid, key, text in s.execute(vq):
-                if key in types:
-                    values[cid][key] = typed(V.decode(text), types[key])
+                ftype = types.get(key)
+                if ftype is None:
+                    continue
+                value = memo.get((text, ftype), _MISSING)
+                if value is _MISSING:
+                    value = typed(V.decode(text), ftype)
+                    if isinstance(value, (dict, list)):  # mutable: each case gets its own
+                        values[cid][key] = value
+                        continue
+                    if len(memo) >= MEMO:
+                        memo.clear()
+                    memo[(text, ftype)] = value
+                values[cid][key] = value
             for h in households:
                 cid = current.get(h.id)
                 if cid is None:
