@@ -49,6 +49,9 @@ sys.path.insert(0, str(ROOT))
 from fanpin_forms.app import App  # noqa: E402
 from tests import papersim, scansim  # noqa: E402
 
+# both bundled counties are installed: the benchmarks measure Yueyang's forms (children inherit it)
+os.environ.setdefault("FANPIN_FORMS_COUNTY", "yueyang")
+
 BASELINE = ("SDAPS (the nearest open tool) reads a 300 dpi sheet in ~0.2 s (sdaps/sdaps#151 logs), checkboxes "
             "and 'written/not written' only, no OCR; OMR in the literature: 99.94 % (PLOS ONE 2018, Loke et al.)")
 TARGETS = {"identity": 1.0, "tick": 0.995, "signature": 0.99, "silent": 0.001, "s_per_image_page": 0.5,
