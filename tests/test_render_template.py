@@ -65,7 +65,7 @@ def test_official_wording_and_one_tag_per_blank(app, built, form_id):
         for lid in f.code_lists for c in form.code_lists[lid].codes} | {N.reason_var("risk_types", 14)}
     assert "{{ f_head_name }}" in text and "{{ ident_text }}" in text
     # choice blanks are followed by their codes as tick boxes; ⑭其他's reason follows its box
-    assert "{{ x_risk_types_6 }}⑥" in text and "{{ x_risk_types_14 }}⑭{{ r_risk_types_14 }}" in text
+    assert "{{ x_risk_types_6 }}\u00a0⑥" in text and "{{ x_risk_types_14 }}\u00a0⑭{{ r_risk_types_14 }}" in text
 
 
 def test_annex2_layout_matches_the_notice(built):

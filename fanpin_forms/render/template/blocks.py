@@ -71,6 +71,12 @@ def _break_lines(form: FormSpec, pieces: list, capacity: float, factor: float) -
     return out
 
 
+#: NO-BREAK SPACE between a tick box and its numeral: LibreOffice breaks a line between
+#: "☐" and "⑤" (both break-anywhere in CJK text) and ignores U+2060 WORD JOINER; a
+#: no-break space (UAX #14 class GL) holds them together (a 1 pt one did not, nor did U+202F in a table cell).
+JOIN = "\u00a0"
+
+
 def add_printed(par, form: FormSpec, text: str, style: Style = BODY, *, capacity: float | None = None,
                 factor: float = 1.0) -> bool:
     """``text`` with its ``{slots}`` as runs: literal text, underlined tags, tick boxes.
@@ -97,7 +103,7 @@ def add_printed(par, form: FormSpec, text: str, style: Style = BODY, *, capacity
                 cl = form.code_lists.get(lid)
                 for code in cl.codes if cl else ():
                     add_run(par, tag(N.tick_var(f.key, code.no)), style, latin=N.BOX_FONT, east=N.BOX_FONT)
-                    add_run(par, code.mark, style)
+                    add_run(par, JOIN + code.mark, style)
                     if code.needs_reason and f.params.get("reason_field"):
                         # after the box, not in the slot: a long reason must not move the boxes
                         add_run(par, tag(N.reason_var(f.key, code.no)), style)
