@@ -5,6 +5,7 @@ print job from the ledger (documents recorded)."""
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 from sqlalchemy import func, select
@@ -146,6 +147,12 @@ def test_print_from_the_ledger_then_parse_the_returned_scans_into_the_cases(web,
     assert {p["status"] for p in s["page_list"]} <= {"recognised", "flagged", "foreign", "duplicate"}
     assert all(p["file"] == "回收扫描件.pdf" for p in s["page_list"])
     assert all(p["why"] for p in s["page_list"] if p["status"] in ("foreign", "duplicate"))
+    # the pages were read in one worker process, not on a thread of this (the web) process
+    from fanpin_forms.readback import run as readback_run
+
+    pool = readback_run._POOL.get("pool")
+    assert pool is not None and readback_run._POOL["key"][1] == 1
+    assert pool._processes and os.getpid() not in pool._processes
     ledger = Ledger.open(web.state.settings.db_url)
     with ledger.read() as db:
         assert db.scalar(select(func.count(Document.id))) == 2

@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import json
 import re
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -391,3 +392,68 @@ def test_the_monthly_report_downloads_for_the_area_and_a_bad_month_is_explained(
     assert VILLAGE_B not in cells
     r = clients["clerk_a"].get("/report/monthly", params={"month": "六月"})
     assert r.status_code == 400 and "月份「六月」无效" in r.text
+
+
+OTHER_TOWNSHIP, OTHER_VILLAGE = "白鹤镇", "柳塘村"
+
+
+def _place_household(web, *, township: str, village: str, no: str, seq: str) -> None:
+    now = dt.datetime.now(dt.timezone.utc)
+    ledger = Ledger.open(web.state.settings.db_url)
+    try:
+        with ledger.write() as s:
+            h = Household(household_no=no, id_number=make_id(seq=seq), head_name="周九", township=township,
+                          village=village)
+            s.add(h)
+            s.flush()
+            s.add(Case(household_id=h.id, episode=1, opened_at=now))
+    finally:
+        ledger.close()
+
+
+def _options(html: str) -> list[str]:
+    return re.findall(r'<option value="([^"]*\|[^"]*)"', html)
+
+
+def test_the_print_page_picks_only_places_of_the_users_area_and_refuses_one_outside(web, clients):
+    _place_household(web, township=TOWNSHIP, village=VILLAGE_A, no="P-A01", seq="901")
+    _place_household(web, township=TOWNSHIP, village=VILLAGE_B, no="P-B01", seq="902")
+    _place_household(web, township=OTHER_TOWNSHIP, village=OTHER_VILLAGE, no="P-O01", seq="903")
+    admin = _options(clients["admin"].get("/print").text)
+    assert f"{OTHER_TOWNSHIP}|{OTHER_VILLAGE}" in admin and f"{TOWNSHIP}|{VILLAGE_B}" in admin
+    assert f"{TOWNSHIP}|" in admin  # a county admin may print a whole township
+    reviewer = _options(clients["reviewer"].get("/print").text)
+    assert set(reviewer) >= {f"{TOWNSHIP}|{VILLAGE_A}", f"{TOWNSHIP}|{VILLAGE_B}"}
+    assert not any(o.startswith(OTHER_TOWNSHIP) for o in reviewer)
+    clerk = clients["clerk_a"].get("/print").text
+    assert _options(clerk) == [] and f"打印范围：{TOWNSHIP}{VILLAGE_A}" in clerk and VILLAGE_B not in clerk
+
+    def submit(who: str, place: str):
+        c = clients[who]
+        return c.post("/print", data={"csrf_token": csrf(c), "form": "annex2", "mode": "ledger", "year": "2022",
+                                      "place": place}, follow_redirects=False)
+
+    # a township reviewer typing a village of another township into the form: refused, no job
+    with session_factory(web.state.engine)() as db:
+        jobs_before = len(db.scalars(select(Job)).all())
+    refused = submit("reviewer", f"{OTHER_TOWNSHIP}|{OTHER_VILLAGE}")
+    assert refused.status_code == 403 and "没有权限" in refused.text
+    assert submit("clerk_a", f"{TOWNSHIP}|{VILLAGE_B}").status_code == 403
+    assert submit("reviewer", f"{TOWNSHIP}|没有这个村").status_code == 400
+    with session_factory(web.state.engine)() as db:
+        assert len(db.scalars(select(Job)).all()) == jobs_before
+    # the reviewer prints village B of their township: only its households
+    page = job_of(clients["reviewer"], submit("reviewer", f"{TOWNSHIP}|{VILLAGE_B}"))
+    with session_factory(web.state.engine)() as db:
+        job = db.scalars(select(Job).order_by(Job.created.desc())).first()
+    assert job.params["township"] == TOWNSHIP and job.params["village"] == VILLAGE_B
+    ledger = Ledger.open(web.state.settings.db_url)
+    try:
+        with ledger.read() as s:
+            in_b = len(s.scalars(select(Household).where(Household.township == TOWNSHIP,
+                                                         Household.village == VILLAGE_B)).all())
+    finally:
+        ledger.close()
+    from fanpin_forms.service.jobs import read_summary
+
+    assert job.state == "done" and read_summary(Path(job.result_path).parent)["printed"] == in_b, page[:500]

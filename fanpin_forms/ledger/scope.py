@@ -81,8 +81,16 @@ def case_in_scope(session: Session, scope: Scope, case_id: int) -> Case | None:
     return session.scalars(q).first()
 
 
+def places(session: Session, scope: Scope) -> list[tuple[str, str]]:
+    """The (township, village) pairs of the ledger's households inside ``scope``, sorted: what a
+    user may pick to print (a village clerk gets only their own village)."""
+    q = select(Household.township, Household.village).where(scope.where(), Household.township.is_not(None),
+                                                               Household.village.is_not(None)).distinct()
+    return sorted((t, v) for t, v in session.execute(q) if t and v)
+
+
 def household_in_scope(session: Session, scope: Scope, household_no: str) -> Household | None:
     return session.scalars(select(Household).where(Household.household_no == household_no, scope.where())).first()
 
 
-__all__ = ["ALL", "Scope", "case_in_scope", "household_in_scope", "narrow"]
+__all__ = ["ALL", "Scope", "case_in_scope", "household_in_scope", "narrow", "places"]

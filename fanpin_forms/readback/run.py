@@ -110,8 +110,8 @@ def _chunk_size(n: int, workers: int) -> int:
 
 
 def _run(setup: ReadSetup, jobs: list[Job], workers: int, crops: bool,
-         progress: Callable[[int], None] | None) -> list[PageResult]:
-    if workers <= 1 or len(jobs) <= 2:
+         progress: Callable[[int], None] | None, in_process: bool) -> list[PageResult]:
+    if not jobs or (in_process and (workers <= 1 or len(jobs) <= 2)):
         out = []
         for job in jobs:
             out.append(_read_one(setup, Path(job[0]), job[1], job[2], crops))
@@ -158,12 +158,15 @@ def _run(setup: ReadSetup, jobs: list[Job], workers: int, crops: bool,
 def parse_inputs(setup: ReadSetup, paths: Sequence[Path], *, data: Path | None = None,
                  review_dir: Path | None = None, workers: int | None = None,
                  progress: Callable[[int], None] | None = None, sheet: str | None = None,
-                 on_start: Callable[[int], None] | None = None) -> ParseResult:
+                 on_start: Callable[[int], None] | None = None, in_process: bool = True) -> ParseResult:
     """Read every page of ``paths`` (files or folders) into records.
 
     ``setup``: what reading needs (``App.read_setup()``). ``progress(n)`` is called as
     pages finish, with how many more are done (like a click progress bar's
     ``update``); ``on_start(total)`` once, with the number of pages about to be read.
+    ``in_process``: with one worker (or two pages or fewer) the pages are read in this
+    process, as the CLI does; False reads them in the worker pool even with ``workers=1``
+    (one child process: a web process that reads scans keeps its GIL for its pages).
     Raises only for problems with the request itself (no input file at all, an
     unwritable review folder); everything that goes wrong with a file or a page is in
     ``result.failures`` and ``result.pages``."""
@@ -189,7 +192,7 @@ def parse_inputs(setup: ReadSetup, paths: Sequence[Path], *, data: Path | None =
         on_start(len(jobs))
     n_workers = (os.cpu_count() or 1) if workers is None else max(1, int(workers))
     try:
-        results = _run(setup, jobs, n_workers, review_dir is not None, progress)
+        results = _run(setup, jobs, n_workers, review_dir is not None, progress, in_process)
     finally:
         close_all()  # the in-process path keeps documents open between pages, not after the run
     merged = [results[item] if isinstance(item, int) else PageResult.failed(item.source, item.page, item.problem)

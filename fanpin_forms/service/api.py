@@ -90,6 +90,8 @@ class PrintRequest(BaseModel):
     copies: int = Field(1, description="空白表的份数")
     upload: str | None = Field(None, description="预填时用的台账（/api/v1/validate 回答中的 upload）")
     year: int | None = Field(None, description="基准年份（默认：今年或县里有的最近一年）")
+    township: str | None = Field(None, description="ledger 模式：只打印这个乡镇（须在辖区内；默认：整个辖区）")
+    village: str | None = Field(None, description="ledger 模式：只打印这个村（须同时给出乡镇）")
 
 
 class ImportRequest(BaseModel):
@@ -174,12 +176,38 @@ def print_params(state: Any, form: dict[str, Any], actor: Actor) -> dict[str, An
     if out["form"] not in {f.id for f in work.printable_forms(fanpin)}:
         fanpin.form(out["form"])
         raise refuse(Code.SVC_BAD_REQUEST, why=f"表单「{out['form']}」不能打印")
+    if mode == "ledger":
+        out.update(ledger_place(state, form, actor))
     if mode == "filled":
         out["upload"] = str(form.get("upload") or "")
         with session_factory(state.engine)() as db:
             if work.visible_upload(db, out["upload"], actor) is None:
                 raise refuse(Code.SVC_BAD_REQUEST, why="请先上传台账，再选择要打印的台账")
     return out
+
+
+def ledger_place(state: Any, form: dict[str, Any], actor: Actor) -> dict[str, str]:
+    """The township / village a print from the ledger is limited to (``place`` "乡镇|村" from the
+    page's picker, or ``township`` / ``village``); nothing chosen: the user's whole area. A place
+    outside the user's area is refused, one the ledger has no household of too."""
+    from ..ledger.scope import places
+
+    place = str(form.get("place") or "")
+    township, _, village = place.partition("|") if place else (str(form.get("township") or ""), "",
+                                                                 str(form.get("village") or ""))
+    township, village = township.strip()[:64], village.strip()[:64]
+    if not township:
+        if village:
+            raise refuse(Code.SVC_BAD_REQUEST, why="选择村时须同时选择乡镇")
+        return {}
+    scope = Scope.of(actor.area)
+    if not scope.covers(township, village or None):
+        raise refuse(Code.SVC_FORBIDDEN)
+    with ledger_of(state).read() as db:
+        known = places(db, scope)
+    if not any(t == township and (not village or v == village) for t, v in known):
+        raise refuse(Code.SVC_BAD_REQUEST, why=f"台账中没有{township}{village}的户，请先上传台账")
+    return {"township": township, "village": village}
 
 
 def own_upload(state: Any, upload_id: str, actor: Actor, *, scan: bool) -> str:

@@ -228,7 +228,7 @@ def create_app(settings: Settings, fanpin: Any, *, runner: JobRunner | None = No
                     uploads=[u for u in work.uploads_of(db, actor) if u.errors < u.rows or u.rows],
                     chosen_upload=request.query_params.get("upload", ""),
                     years=sorted(fanpin.county.baselines, reverse=True), year=work.default_year(fanpin.county),
-                    max_copies=settings.blank_max_copies)
+                    max_copies=settings.blank_max_copies, places=_places(actor))
 
     @pages.post("/print")
     async def print_submit(request: Request, actor: Actor = Depends(signed_in)) -> Response:
@@ -301,6 +301,18 @@ def create_app(settings: Settings, fanpin: Any, *, runner: JobRunner | None = No
 
     def _form_and_file(form: Any) -> tuple[str, Any]:
         return api.form_and_file(fanpin, form)
+
+    def _places(actor: Actor) -> dict[str, list[str]]:
+        """The picker of the print page: each township of the user's area with its villages in the
+        ledger (a village clerk: only their own village)."""
+        from ..ledger.scope import Scope, places
+
+        with api.ledger_of(app.state).read() as db:
+            found = places(db, Scope.of(actor.area))
+        out: dict[str, list[str]] = {}
+        for township, village in found:
+            out.setdefault(township, []).append(village)
+        return out
 
     def _print_params(form: dict[str, Any], actor: Actor) -> dict[str, Any]:
         return api.print_params(app.state, form, actor)

@@ -544,7 +544,7 @@ def parse_job(ctx: JobContext) -> None:
         ctx.progress(state["done"], state["total"], f"已读取 {state['done']}/{state['total']} 页")
 
     result = parse_inputs(ctx.app.read_setup(), files, review_dir=review_dir, workers=1, progress=advanced,
-                          on_start=started)
+                          on_start=started, in_process=False)
     ctx.progress(state["done"], state["total"], "正在写入台账")
     ledger = Ledger.open(ctx.settings.db_url)
     try:
