@@ -1,4 +1,4 @@
-"""Issue 12: a tick box and its numeral are never split across lines.
+"""A tick box and its numeral are never split across lines.
 
 LibreOffice may break a CJK line between any two characters, "☐" and "⑤" included
 (U+2060 WORD JOINER does not stop it); every box is followed by a NO-BREAK SPACE and
