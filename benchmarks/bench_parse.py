@@ -33,8 +33,10 @@ lines are ``identity=``, ``ticks=``, ``signatures=``, ``dates=``, ``review_share
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
+import pickle
 import platform
 import shutil
 import sys
@@ -298,10 +300,31 @@ def kind_rows(score: papersim.Score, pages: Counter, seconds: dict[str, float]) 
     return out
 
 
+def print_kind_rows(rows: list[tuple]) -> None:
+    print(f"{'kind':<8}{'pages':>6}{'identity':>10}{'ticks':>9}{'signers':>9}{'dates':>9}{'review':>9}"
+          f"{'silent':>9}{'s/page':>8}")
+    for kind, n, ident, tick, sig, date, review, silent, spp in rows:
+        print(f"{kind:<8}{n:>6}{_fmt(ident):>10}{_fmt(tick):>9}{_fmt(sig):>9}{_fmt(date):>9}{_fmt(review):>9}"
+              f"{_fmt(silent):>9}{'—' if spp is None else f'{spp:.3f}':>8}")
+
+
+def dump(score: papersim.Score, path: Path) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for i in score.items:
+            if i.silent or i.flagged or not i.right:
+                fh.write(json.dumps({"state": "silent" if i.silent else ("flagged" if i.flagged else "wrong"),
+                                     "scan": i.scan, "kind": i.kind, "form": i.form, "stage": i.stage,
+                                     "what": i.what, "truth": str(i.truth), "read": str(i.read),
+                                     "note": i.note}, ensure_ascii=False) + "\n")
+    print(f"wrong and flagged values, one JSON line each: {path}")
+
+
 def run_papersim(args) -> int:
     """Pages from ``tests/papersim.py`` (independent of the reader), read kind by kind."""
     pages = 40 if args.quick else args.pages
     app = App()
+    if args.reread:
+        return reread_papersim(app, args)
     work = Path(tempfile.mkdtemp(prefix="bench-parse-"))
     try:
         print(f"# bench_parse (papersim): {pages} pages, seed {args.seed}, workers {args.workers}; "
@@ -361,15 +384,12 @@ def run_papersim(args) -> int:
             shutil.copytree(out, args.keep / "paper", dirs_exist_ok=True)
             (args.keep / "truth.json").write_text(json.dumps(truth.as_json(), ensure_ascii=False, indent=1),
                                                   encoding="utf-8")
-            print(f"kept in {args.keep}")
+            keep_truth(truth, out, args.keep / "paper")
+            print(f"kept in {args.keep} (read it again with --reread {args.keep})")
 
         print()
         rows = kind_rows(score, pages_by_kind, seconds)
-        print(f"{'kind':<8}{'pages':>6}{'identity':>10}{'ticks':>9}{'signers':>9}{'dates':>9}{'review':>9}"
-              f"{'silent':>9}{'s/page':>8}")
-        for kind, n, ident, tick, sig, date, review, silent, spp in rows:
-            print(f"{kind:<8}{n:>6}{_fmt(ident):>10}{_fmt(tick):>9}{_fmt(sig):>9}{_fmt(date):>9}{_fmt(review):>9}"
-                  f"{_fmt(silent):>9}{'—' if spp is None else f'{spp:.3f}':>8}")
+        print_kind_rows(rows)
         base = next((r for r in rows if r[0] == "colour"), None)
         if base:
             print("ratios against colour scans in this run (errors = 1 - accuracy; s/page):")
@@ -386,21 +406,14 @@ def run_papersim(args) -> int:
         s_per_page = sum(seconds.values()) / image_pages
         print(f"s/page {s_per_page:.3f} vs only decoding the page images in this run {t_decode / image_pages:.3f} "
               f"(×{s_per_page / max(1e-9, t_decode / image_pages):.1f}; the reader uses {args.workers} workers)")
-        print(f"by value kind: " + "; ".join(
+        print("by value kind: " + "; ".join(
             f"{k} {_fmt(_rate(score.of(k), 'right'))} ({len(score.of(k))})"
             for k in ("identity", "tick", "signature", "thumbprint", "date")))
         if score.problems:
             print(f"structural problems ({len(score.problems)}):")
             print("\n".join(f"  {p}" for p in score.problems[:15]))
         if args.dump:
-            with open(args.dump, "w", encoding="utf-8") as fh:
-                for i in score.items:
-                    if i.silent or i.flagged or not i.right:
-                        fh.write(json.dumps({"state": "silent" if i.silent else ("flagged" if i.flagged else "wrong"),
-                                             "scan": i.scan, "kind": i.kind, "form": i.form, "stage": i.stage,
-                                             "what": i.what, "truth": str(i.truth), "read": str(i.read),
-                                             "note": i.note}, ensure_ascii=False) + "\n")
-            print(f"wrong and flagged values, one JSON line each: {args.dump}")
+            dump(score, args.dump)
         silent = [i for i in score.items if i.silent]
         if silent:
             print(f"silent errors ({len(silent)}; by kind/value {dict(Counter((i.scan, i.kind) for i in silent))}):")
@@ -438,6 +451,51 @@ def run_papersim(args) -> int:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def keep_truth(truth: papersim.PaperTruth, made_in: Path, kept_in: Path) -> None:
+    """The truth as a pickle whose paths point into ``kept_in`` (for ``--reread``)."""
+    kept = copy.deepcopy(truth)
+    moved = lambda f: str(kept_in / Path(f).relative_to(made_in))  # noqa: E731
+    kept.files = [moved(f) for f in kept.files]
+    kept.foreign = [(moved(f), n) for f, n in kept.foreign]
+    for p in kept.pages:
+        p.file = moved(p.file)
+    (kept_in.parent / "truth.pickle").write_bytes(pickle.dumps(kept))
+
+
+def reread_papersim(app: App, args) -> int:
+    """Read paper kept by ``--keep`` again (no printing, no simulating): per kind, the
+    figures and, with ``--dump``, every wrong or flagged value. For working on the reader."""
+    truth = pickle.loads((args.reread / "truth.pickle").read_bytes())
+    files = {Path(f).stem if not Path(f).is_dir() else "photo": Path(f) for f in truth.files}
+    kinds = [k for k in papersim.KINDS if k in files and (not args.kinds or k in args.kinds)]
+    truth.pages = [p for p in truth.pages if p.scan.kind in kinds]
+    truth.foreign = [(f, n) for f, n in truth.foreign if Path(f).stem in kinds]
+    pages_by_kind = Counter(p.scan.kind for p in truth.pages)
+    for f, _ in truth.foreign:
+        pages_by_kind[Path(f).stem] += 1
+    print(f"# bench_parse --reread {args.reread}: {truth.pages_total} pages ({', '.join(kinds)}), "
+          f"workers {args.workers}")
+    seconds, results = {}, []
+    for kind in kinds:
+        secs, result = parse(app, [files[kind]], args.workers)
+        seconds[kind] = secs
+        results.append(result)
+        print(f"read {kind:<6} {pages_by_kind[kind]:>4} pages in {secs:6.1f} s")
+    merged = type("Merged", (), {})()
+    merged.records = [r for res in results for r in res.records]
+    merged.pages = [p for res in results for p in (getattr(res, "pages", None) or [])]
+    merged.failures = [x for res in results for x in (getattr(res, "failures", None) or [])]
+    score = papersim.score(truth, merged)
+    print_kind_rows(kind_rows(score, pages_by_kind, seconds))
+    if args.dump:
+        dump(score, args.dump)
+    for i in [i for i in score.items if i.silent][:args.show]:
+        print(f"  {i}")
+    why = Counter(i.note.split("（")[0][:40] for i in score.items if i.flagged)
+    print("review reasons (values): " + "; ".join(f"{k or '?'} ×{n}" for k, n in why.most_common(10)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pages", type=int, default=300, help="pages to simulate (default 300)")
@@ -450,6 +508,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--show", type=int, default=20, metavar="N", help="list the first N silent / wrong values")
     ap.add_argument("--dump", type=Path, metavar="FILE",
                     help="(papersim) write every silent, wrong or flagged value to FILE, one JSON line each")
+    ap.add_argument("--reread", type=Path, metavar="DIR",
+                    help="(papersim) read paper kept with --keep DIR again instead of simulating new paper")
+    ap.add_argument("--kinds", nargs="+", choices=papersim.KINDS, help="(with --reread) only these scan kinds")
     args = ap.parse_args(argv)
     return run_papersim(args) if args.sim == "papersim" else run_scansim(args)
 
