@@ -2,9 +2,10 @@
 on simulated paper whose truth is known.
 
 Run: ``.venv/bin/python benchmarks/bench_parse.py [--pages 300] [--quick] [--seed N]
-[--workers 2] [--keep DIR] [--dump FILE] [--sim papersim|scansim]`` (a full run takes a quarter of an hour
-on 2 cores: LibreOffice prints the forms, the simulator fills them in and scans them, then
-the reader reads them).
+[--workers 2] [--keep DIR] [--dump FILE] [--sim papersim|scansim]``, or ``--reread DIR
+[--kinds bw photo]`` to read kept paper again (a full run takes a quarter of an hour on 2
+cores: LibreOffice prints the forms, the simulator fills them in and scans them, then the
+reader reads them).
 
 ``--sim papersim`` (default): ``tests/papersim.py``, a simulator independent of the reader
 (it never imports ``fanpin_forms.readback``; it places ink where a person would, from the
@@ -203,9 +204,8 @@ def run_scansim(args) -> int:
             print(f"wrong but flagged ({len(wrong_flagged)}; first {args.show}):")
             for item in wrong_flagged[:args.show]:
                 print(f"  {item}")
-        why = Counter(i.note.split("（")[0][:40] for i in score.items if i.flagged)
-        if why:
-            print("review reasons (values): " + "; ".join(f"{k or '?'} ×{n}" for k, n in why.most_common(8)))
+        if any(i.flagged for i in score.items):
+            print(review_reasons(score))
         print("wrong or flagged by scan condition:")
         print("\n".join(by_condition(truth, score)))
         print()
@@ -300,6 +300,36 @@ def kind_rows(score: papersim.Score, pages: Counter, seconds: dict[str, float]) 
     return out
 
 
+def kind_files(truth: papersim.PaperTruth) -> tuple[dict[str, Path], Counter]:
+    """The file (or photo folder) of each scan kind, and the pages of each kind."""
+    files = {Path(f).stem if not Path(f).is_dir() else "photo": Path(f) for f in truth.files}
+    pages_by_kind = Counter(p.scan.kind for p in truth.pages)
+    for f, _ in truth.foreign:
+        pages_by_kind[Path(f).stem] += 1
+    return files, pages_by_kind
+
+
+def read_kinds(app: App, files: dict[str, Path], kinds, pages_by_kind: Counter, workers: int):
+    """Read each kind's file by its own ``parse_inputs`` call: (seconds by kind, merged result)."""
+    seconds, results = {}, []
+    for kind in kinds:
+        secs, result = parse(app, [files[kind]], workers)
+        seconds[kind] = secs
+        results.append(result)
+        print(f"read {kind:<6} {pages_by_kind[kind]:>4} pages in {secs:6.1f} s; "
+              f"summary {json.dumps(result.summary, ensure_ascii=False)}")
+    merged = type("Merged", (), {})()
+    merged.records = [r for res in results for r in res.records]
+    merged.pages = [p for res in results for p in (getattr(res, "pages", None) or [])]
+    merged.failures = [x for res in results for x in (getattr(res, "failures", None) or [])]
+    return seconds, merged
+
+
+def review_reasons(score) -> str:
+    why = Counter(i.note.split("（")[0][:40] for i in score.items if i.flagged)
+    return "review reasons (values): " + "; ".join(f"{k or '?'} ×{n}" for k, n in why.most_common(8))
+
+
 def print_kind_rows(rows: list[tuple]) -> None:
     print(f"{'kind':<8}{'pages':>6}{'identity':>10}{'ticks':>9}{'signers':>9}{'dates':>9}{'review':>9}"
           f"{'silent':>9}{'s/page':>8}")
@@ -345,28 +375,14 @@ def run_papersim(args) -> int:
         out = work / "paper"
         truth = papersim.simulate(app, out, forms=papersim.forms_for(app, n_forms, args.seed), seed=args.seed)
         sim_s = time.perf_counter() - t
-        pages_by_kind = Counter(p.scan.kind for p in truth.pages)
-        for f, _ in truth.foreign:
-            pages_by_kind[Path(f).stem] += 1
+        files, pages_by_kind = kind_files(truth)
         dpis = Counter(p.scan.dpi for p in truth.pages if p.scan.kind != "photo")
         size_mb = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 1e6
         print(f"simulated {truth.pages_total} pages ({len(truth.pages)} forms, {len(truth.foreign)} foreign) in "
               f"{sim_s:.1f} s; {size_mb:.0f} MB; by kind {dict(pages_by_kind)}; scan dpi {dict(sorted(dpis.items()))}")
 
-        files = {Path(f).stem if not Path(f).is_dir() else "photo": Path(f) for f in truth.files}
-        seconds, results = {}, []
-        for kind in papersim.KINDS:
-            if kind not in files:
-                continue
-            secs, result = parse(app, [files[kind]], args.workers)
-            seconds[kind] = secs
-            results.append(result)
-            print(f"read {kind:<6} {pages_by_kind[kind]:>4} pages in {secs:6.1f} s; "
-                  f"summary {json.dumps(result.summary, ensure_ascii=False)}")
-        merged = type("Merged", (), {})()
-        merged.records = [r for res in results for r in res.records]
-        merged.pages = [p for res in results for p in (getattr(res, "pages", None) or [])]
-        merged.failures = [x for res in results for x in (getattr(res, "failures", None) or [])]
+        seconds, merged = read_kinds(app, files, [k for k in papersim.KINDS if k in files], pages_by_kind,
+                                     args.workers)
         score = papersim.score(truth, merged)
         t_decode = read_only_s(list(files.values()))
 
@@ -429,9 +445,8 @@ def run_papersim(args) -> int:
         seal = [i for i in score.of("signature") if i.what.endswith(" seal")]
         print("seals read as present by kind: " + "; ".join(
             f"{k} {_fmt(_rate([i for i in seal if i.scan == k], 'right'))}" for k in papersim.KINDS))
-        why = Counter(i.note.split("（")[0][:40] for i in score.items if i.flagged)
-        if why:
-            print("review reasons (values): " + "; ".join(f"{k or '?'} ×{n}" for k, n in why.most_common(8)))
+        if any(i.flagged for i in score.items):
+            print(review_reasons(score))
         print()
         print(f"text layer: {text_truth.pages_total} pages, {text_truth.pages_total / t_text:.1f} pages/s "
               f"(target ≥ 50); silent {pct(text_score.silent_rate())}")
@@ -466,33 +481,21 @@ def reread_papersim(app: App, args) -> int:
     """Read paper kept by ``--keep`` again (no printing, no simulating): per kind, the
     figures and, with ``--dump``, every wrong or flagged value. For working on the reader."""
     truth = pickle.loads((args.reread / "truth.pickle").read_bytes())
-    files = {Path(f).stem if not Path(f).is_dir() else "photo": Path(f) for f in truth.files}
+    files, _ = kind_files(truth)
     kinds = [k for k in papersim.KINDS if k in files and (not args.kinds or k in args.kinds)]
     truth.pages = [p for p in truth.pages if p.scan.kind in kinds]
     truth.foreign = [(f, n) for f, n in truth.foreign if Path(f).stem in kinds]
-    pages_by_kind = Counter(p.scan.kind for p in truth.pages)
-    for f, _ in truth.foreign:
-        pages_by_kind[Path(f).stem] += 1
+    _, pages_by_kind = kind_files(truth)
     print(f"# bench_parse --reread {args.reread}: {truth.pages_total} pages ({', '.join(kinds)}), "
           f"workers {args.workers}")
-    seconds, results = {}, []
-    for kind in kinds:
-        secs, result = parse(app, [files[kind]], args.workers)
-        seconds[kind] = secs
-        results.append(result)
-        print(f"read {kind:<6} {pages_by_kind[kind]:>4} pages in {secs:6.1f} s")
-    merged = type("Merged", (), {})()
-    merged.records = [r for res in results for r in res.records]
-    merged.pages = [p for res in results for p in (getattr(res, "pages", None) or [])]
-    merged.failures = [x for res in results for x in (getattr(res, "failures", None) or [])]
+    seconds, merged = read_kinds(app, files, kinds, pages_by_kind, args.workers)
     score = papersim.score(truth, merged)
     print_kind_rows(kind_rows(score, pages_by_kind, seconds))
     if args.dump:
         dump(score, args.dump)
     for i in [i for i in score.items if i.silent][:args.show]:
         print(f"  {i}")
-    why = Counter(i.note.split("（")[0][:40] for i in score.items if i.flagged)
-    print("review reasons (values): " + "; ".join(f"{k or '?'} ×{n}" for k, n in why.most_common(10)))
+    print(review_reasons(score))
     return 0
 
 
