@@ -174,6 +174,19 @@ def test_read_only_ledger_refuses_attach_and_evidence(app, ledger_file, tmp_path
     assert snapshot(ledger_file) == before
 
 
+def test_files_dir_of_a_sqlite_uri_is_beside_the_file(ledger_file):
+    """A URI filename (``file:/…?mode=ro``) keeps its store beside the ledger file, not in a
+    folder called ``file:`` under the working directory."""
+    from fanpin_forms.ledger.attach import files_dir
+
+    for url in (f"sqlite:///{ledger_file}", f"sqlite:///file:{ledger_file}?mode=ro&uri=true"):
+        ledger = Ledger.open(url)
+        try:
+            assert files_dir(ledger) == Path(ledger_file).parent / "ledger-files"
+        finally:
+            ledger.close()
+
+
 def test_disk_full_during_attach_changes_nothing(app, ledger_file, tmp_path):
     """A real SQLITE_FULL: the file may not grow by more than a page."""
     from fanpin_forms.ledger.attach import attach_scans

@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -99,8 +100,11 @@ def codes_key(setup: LedgerSetup, form: str, name: str) -> str:
 def files_dir(ledger: Ledger) -> Path:
     """Where the ledger keeps copies of scans: beside a SQLite file, else in the data folder."""
     u = make_url(ledger.url)
-    if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:":
-        return Path(u.database).parent / "ledger-files"
+    db = u.database or ""
+    if db.startswith("file:"):  # a SQLite URI filename (``sqlite:///file:/path?mode=ro&uri=true``)
+        db = urlparse(db).path
+    if u.get_backend_name() == "sqlite" and db and db != ":memory:":
+        return Path(db).parent / "ledger-files"
     return data_dir() / "ledger-files"
 
 
