@@ -172,6 +172,8 @@ def test_read_only_ledger_refuses_attach_and_evidence(app, ledger_file, tmp_path
         add_evidence(app.ledger_setup(), ledger, "T-00001", [pdf(tmp_path / "a.pdf")], "说明")
     ledger.close()
     assert snapshot(ledger_file) == before
+    store = Path(ledger_file).parent / "ledger-files"
+    assert not [p for p in store.rglob("*") if p.is_file()], "a refused write left copies in the file store"
 
 
 def test_files_dir_of_a_sqlite_uri_is_beside_the_file(ledger_file):

@@ -30,6 +30,7 @@ pending row, deciding its review item, with an audit row; a blank form whose ide
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -379,14 +380,15 @@ def store_file(ledger: Ledger, path: Path, sha: str, kind: str) -> tuple[str, bo
     return rel.as_posix(), True
 
 
-def _store_copy(ledger: Ledger, path: Path, sha: str) -> str:
-    """A copy of the scan in the file store (:func:`store_file`), or '' if not copied."""
+def _store_copy(ledger: Ledger, path: Path, sha: str) -> tuple[str, bool]:
+    """A copy of the scan in the file store (:func:`store_file`): (its path, or '' if not
+    copied; whether this call created it)."""
     try:
         if path.stat().st_size > STORE_MAX_BYTES:
-            return ""
-        return store_file(ledger, path, sha, "scans")[0]
+            return "", False
+        return store_file(ledger, path, sha, "scans")
     except OSError:
-        return ""
+        return "", False
 
 
 def attach_scans(setup: LedgerSetup, ledger: Ledger, records: Sequence, pages: Sequence[dict],
@@ -402,88 +404,96 @@ def attach_scans(setup: LedgerSetup, ledger: Ledger, records: Sequence, pages: S
         except OSError:
             continue  # a file that could not be read is a failed page already
         hashed[str(p)] = (sha, size, Path(p))
-    copies = {key: _store_copy(ledger, path, sha) for key, (sha, _size, path) in hashed.items()}
-    with ledger.write() as s:
-        op = new_operation(s, "scan", actor, "")
-        out.operation_id = op.id
-        w = _Writer(setup, s, op.id, actor, "scan")
-        known = {f.sha256: f for f in s.scalars(select(ScanFile).where(
-            ScanFile.sha256.in_(sorted({v[0] for v in hashed.values()}))))} if hashed else {}
-        scan_ids: dict[str, int] = {}  # file as read-back names it → scan_files.id, new files only
-        for key, (sha, size, path) in hashed.items():
-            if sha in known:
-                out.files_known.append(path.name)
-                continue
-            row = ScanFile(sha256=sha, name=path.name, size=size, stored_path=copies.get(key, ""), actor=actor,
-                           at=w.now)
-            s.add(row)
-            s.flush()
-            known[sha] = row
-            scan_ids[key] = row.id
-            out.files_new += 1
-        keys = [document_key(p["form"], p["ident"]) for p in pages if p.get("form") and p.get("ident")]
-        keys += [document_key(r.form, i) for r in records if (i := ident_of_record(r))]
-        docs = find_documents(s, keys)
-        nos = {p["ident"][2:] for p in pages if (p.get("ident") or "").startswith("C:")}
-        households = {h.household_no: h for h in s.scalars(select(Household).where(Household.household_no.in_(sorted(nos))))
-                      } if nos else {}
-
-        def case_for(form: str | None, ident: str | None) -> tuple[Document | None, int | None]:
-            if not form or not ident:
-                return None, None
-            doc = docs.get(document_key(form, ident))
-            if doc is not None and doc.case_id is not None:
-                return doc, doc.case_id
-            if ident.startswith("C:") and ident[2:] in households:
-                c = _case_of_household(s, households[ident[2:]].id)
-                return doc, c.id if c is not None else None
-            return doc, None
-
-        page_ids: dict[tuple[str, int], int] = {}
-        for n, p in enumerate(pages):
-            sid = scan_ids.get(p["file"])
-            if sid is None:
-                continue
-            doc, case_id = case_for(p.get("form"), p.get("ident"))
-            if p["status"] == "foreign":
-                doc, case_id = None, None
-            row = Page(scan_file_id=sid, page_no=p.get("page") or 0, document_id=doc.id if doc else None,
-                       case_id=case_id, status=p["status"], at=w.now)
-            s.add(row)
-            s.flush()
-            page_ids[(p["file"], p.get("page") or 0)] = row.id
-            out.pages += 1
-            if case_id is not None:
-                out.pages_linked += 1
-        for rec in records:
-            src = rec.source or {}
-            rec_files = [f["file"] for f in src.get("files", [])] or [src.get("file")]
-            if not any(f in scan_ids for f in rec_files):
-                continue  # every page of it is in a file attached before
-            first_page = page_ids.get((src.get("file"), (src.get("pages") or [0])[0] or 0))
-            ident = ident_of_record(rec)
-            doc, case_id = case_for(rec.form, ident)
-            confirm = False
-            if ident and ident.startswith("S:"):
-                h, matched = _by_header(s, rec)
-                c = _case_of_household(s, h.id) if h is not None else None
-                if matched and c is not None:
-                    case_id, confirm = c.id, True
-                    out.blank_matches.append(f"{rec.form} 流水号 {rec.serial} → 户编号 {h.household_no}"
-                                             "（按表头的姓名和身份证号码，待复核确认）")
-                else:
-                    out.candidates.append(f"{rec.form} 流水号 {rec.serial}（台账中没有姓名和身份证号码都相同的户，"
-                                          "可作为新的监测对象登记）")
+    stored = {key: _store_copy(ledger, path, sha) for key, (sha, _size, path) in hashed.items()}
+    copies = {key: rel for key, (rel, _new) in stored.items()}
+    try:
+        with ledger.write() as s:
+            op = new_operation(s, "scan", actor, "")
+            out.operation_id = op.id
+            w = _Writer(setup, s, op.id, actor, "scan")
+            known = {f.sha256: f for f in s.scalars(select(ScanFile).where(
+                ScanFile.sha256.in_(sorted({v[0] for v in hashed.values()}))))} if hashed else {}
+            scan_ids: dict[str, int] = {}  # file as read-back names it → scan_files.id, new files only
+            for key, (sha, size, path) in hashed.items():
+                if sha in known:
+                    out.files_known.append(path.name)
                     continue
-            if case_id is None:
-                out.unmatched.append(f"{rec.form} {ident or '（按标题识别）'}")
-                continue
-            out.forms_linked += 1
-            _write_readings(w, out, case_id, readings(setup, rec), doc.id if doc else None, first_page,
-                            all_pending=confirm)
-        op.detail = json.dumps({"files": out.files_new, "known": len(out.files_known), "pages": out.pages,
-                                "facts": out.facts, "pending": out.pending, "conflicts": len(out.conflicts)},
-                               ensure_ascii=False)
+                row = ScanFile(sha256=sha, name=path.name, size=size, stored_path=copies.get(key, ""), actor=actor,
+                               at=w.now)
+                s.add(row)
+                s.flush()
+                known[sha] = row
+                scan_ids[key] = row.id
+                out.files_new += 1
+            keys = [document_key(p["form"], p["ident"]) for p in pages if p.get("form") and p.get("ident")]
+            keys += [document_key(r.form, i) for r in records if (i := ident_of_record(r))]
+            docs = find_documents(s, keys)
+            nos = {p["ident"][2:] for p in pages if (p.get("ident") or "").startswith("C:")}
+            households = {h.household_no: h for h in s.scalars(select(Household).where(Household.household_no.in_(sorted(nos))))
+                          } if nos else {}
+
+            def case_for(form: str | None, ident: str | None) -> tuple[Document | None, int | None]:
+                if not form or not ident:
+                    return None, None
+                doc = docs.get(document_key(form, ident))
+                if doc is not None and doc.case_id is not None:
+                    return doc, doc.case_id
+                if ident.startswith("C:") and ident[2:] in households:
+                    c = _case_of_household(s, households[ident[2:]].id)
+                    return doc, c.id if c is not None else None
+                return doc, None
+
+            page_ids: dict[tuple[str, int], int] = {}
+            for n, p in enumerate(pages):
+                sid = scan_ids.get(p["file"])
+                if sid is None:
+                    continue
+                doc, case_id = case_for(p.get("form"), p.get("ident"))
+                if p["status"] == "foreign":
+                    doc, case_id = None, None
+                row = Page(scan_file_id=sid, page_no=p.get("page") or 0, document_id=doc.id if doc else None,
+                           case_id=case_id, status=p["status"], at=w.now)
+                s.add(row)
+                s.flush()
+                page_ids[(p["file"], p.get("page") or 0)] = row.id
+                out.pages += 1
+                if case_id is not None:
+                    out.pages_linked += 1
+            for rec in records:
+                src = rec.source or {}
+                rec_files = [f["file"] for f in src.get("files", [])] or [src.get("file")]
+                if not any(f in scan_ids for f in rec_files):
+                    continue  # every page of it is in a file attached before
+                first_page = page_ids.get((src.get("file"), (src.get("pages") or [0])[0] or 0))
+                ident = ident_of_record(rec)
+                doc, case_id = case_for(rec.form, ident)
+                confirm = False
+                if ident and ident.startswith("S:"):
+                    h, matched = _by_header(s, rec)
+                    c = _case_of_household(s, h.id) if h is not None else None
+                    if matched and c is not None:
+                        case_id, confirm = c.id, True
+                        out.blank_matches.append(f"{rec.form} 流水号 {rec.serial} → 户编号 {h.household_no}"
+                                                 "（按表头的姓名和身份证号码，待复核确认）")
+                    else:
+                        out.candidates.append(f"{rec.form} 流水号 {rec.serial}（台账中没有姓名和身份证号码都相同的户，"
+                                              "可作为新的监测对象登记）")
+                        continue
+                if case_id is None:
+                    out.unmatched.append(f"{rec.form} {ident or '（按标题识别）'}")
+                    continue
+                out.forms_linked += 1
+                _write_readings(w, out, case_id, readings(setup, rec), doc.id if doc else None, first_page,
+                                all_pending=confirm)
+            op.detail = json.dumps({"files": out.files_new, "known": len(out.files_known), "pages": out.pages,
+                                    "facts": out.facts, "pending": out.pending, "conflicts": len(out.conflicts)},
+                                   ensure_ascii=False)
+    except BaseException:
+        for rel, new in stored.values():  # nothing of this call stays when its transaction did not
+            if new:
+                with contextlib.suppress(OSError):
+                    (files_dir(ledger) / rel).unlink()
+        raise
     return out
 
 
